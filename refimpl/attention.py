@@ -1,0 +1,300 @@
+"""Attention: the softmax oracle, kernel attention and masked linear attention.
+
+The module follows Choromanski et al. (ICML 2022), Sec. 2: general masked attention is
+
+.. math:: \\mathrm{Att}(Q, K, V, M) = D^{-1} (M \\odot A) V, \\qquad
+          D = \\mathrm{diag}((M \\odot A) \\mathbf{1}),
+
+with ``A_ij = K(q_i, k_j)``. For softmax, ``K(q, k) = exp(q . k / sqrt(d))``; for linear
+(low-rank) attention ``A = Phi_Q Phi_K^T`` and the mask can be applied through products
+with ``M`` alone (their Algorithm 1), which is what makes structured masks fast.
+
+Shapes follow the contract: ``q (..., L, d)``, ``k (..., S, d)``, ``v (..., S, dv)`` give
+``(..., L, dv)``; leading batch dimensions broadcast by NumPy rules.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse.linalg import LinearOperator
+
+from ._validate import (
+    as_float_array,
+    as_mask_array,
+    batch_shape,
+    check_trailing,
+    real_scalar,
+)
+
+__all__ = ["kernel_attention", "masked_linear_attention", "softmax_attention"]
+
+
+# -- shared argument handling -------------------------------------------------------------
+
+def _qkv(q, k, v, names=("q", "k", "v")):
+    """Validate a (query, key, value) triple; return the arrays and L, S, d."""
+    nq, nk, nv = names
+    q = as_float_array(q, nq, min_ndim=2)
+    k = as_float_array(k, nk, min_ndim=2)
+    v = as_float_array(v, nv, min_ndim=2)
+    if k.shape[-1] != q.shape[-1]:
+        raise ValueError(
+            f"{nk} must have the same last dimension as {nq} ({q.shape[-1]}); got shape {k.shape}"
+        )
+    if v.shape[-2] != k.shape[-2]:
+        raise ValueError(
+            f"{nv} must have as many rows as {nk} ({k.shape[-2]}, one value per key); "
+            f"got shape {v.shape}"
+        )
+    batch_shape({nq: q.shape[:-2], nk: k.shape[:-2], nv: v.shape[:-2]})
+    return q, k, v, q.shape[-2], k.shape[-2], q.shape[-1]
+
+
+def _zero_rows_error(den: np.ndarray, what: str) -> ValueError:
+    """A ValueError naming the first row whose normaliser vanishes."""
+    where = tuple(int(i) for i in np.argwhere(den == 0)[0])
+    batch, row = where[:-1], where[-1]
+    place = f"row {row}" + (f" of batch element {batch}" if batch else "")
+    return ValueError(
+        f"{place} has {what}: the attention weights of that query sum to zero, so its "
+        f"output is undefined. Every query needs at least one allowed key."
+    )
+
+
+def _pair_array(x, name, L, S, *, is_mask, nonnegative=False):
+    """A bias or dense mask of shape (..., L, S), size-1 trailing dims allowed."""
+    if is_mask:
+        a = as_mask_array(x, name, nonnegative=nonnegative)
+    else:
+        a = as_float_array(x, name, min_ndim=2)
+    check_trailing(a, name, (L, S), broadcast=True, what="(queries, keys)")
+    return a
+
+
+# -- softmax attention (the oracle) --------------------------------------------------------
+
+def softmax_attention(q, k, v, *, bias=None, mask=None, causal=False, scale=None):
+    r"""Softmax attention, computed densely and stably from the definition.
+
+    Parameters
+    ----------
+    q : array_like, shape (..., L, d)
+        Queries.
+    k : array_like, shape (..., S, d)
+        Keys.
+    v : array_like, shape (..., S, dv)
+        Values.
+    bias : array_like, shape (..., L, S), optional
+        Additive logits ``B`` (trailing dimensions may be 1 to broadcast).
+    mask : array_like, shape (..., L, S), optional
+        Multiplicative weights ``M >= 0`` or booleans (``False`` removes a key).
+    causal : bool, default False
+        Keep only keys ``j <= i``; requires ``L == S``.
+    scale : float, optional
+        Logit scale; defaults to ``1 / sqrt(d)``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., L, dv)
+
+    Raises
+    ------
+    ValueError
+        For inconsistent shapes, NaN or infinite inputs, a negative mask, logits that
+        overflow float64, or a row whose weights are all zero (naming the row).
+
+    Notes
+    -----
+    .. math:: \mathrm{out}_i = \frac{\sum_j w_{ij} v_j}{\sum_j w_{ij}}, \qquad
+              w_{ij} = M_{ij} \exp(s\, q_i \cdot k_j + B_{ij}).
+
+    The mask is folded into the logits as :math:`\log M_{ij}` (``-inf`` where
+    :math:`M_{ij} = 0`) and each row is shifted by its maximum before exponentiation,
+    so no weight overflows and the largest weight of every row is exactly 1; logits up
+    to :math:`\pm 10^4` (and beyond) are handled. Time O(L S (d + dv)), memory O(L S)
+    per batch element. Vaswani et al. (2017), Eq. 1; a multiplicative mask is an
+    additive bias :math:`\log M` (Choromanski et al. 2022, Sec. 2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from refimpl.attention import softmax_attention
+    >>> q = k = np.zeros((3, 2)); v = np.arange(3.0)[:, None]
+    >>> softmax_attention(q, k, v, causal=True).ravel()
+    array([0. , 0.5, 1. ])
+    """
+    q, k, v, L, S, d = _qkv(q, k, v)
+    s = 1.0 / np.sqrt(d) if scale is None else real_scalar(scale, "scale")
+    logits = s * (q @ np.swapaxes(k, -1, -2))
+    if bias is not None:
+        logits = logits + _pair_array(bias, "bias", L, S, is_mask=False)
+    if not np.all(np.isfinite(logits)):
+        raise ValueError(
+            "scale * q @ k^T + bias overflows float64; rescale q, k or bias "
+            f"(largest finite |logit| is {np.nanmax(np.abs(logits[np.isfinite(logits)]), initial=0)})"
+        )
+    if mask is not None:
+        m = _pair_array(mask, "mask", L, S, is_mask=True, nonnegative=True)
+        with np.errstate(divide="ignore"):
+            logits = logits + np.log(m)
+    if causal:
+        if L != S:
+            raise ValueError(f"causal=True needs as many queries as keys; got L={L}, S={S}")
+        logits = np.where(np.tri(L, S, dtype=bool), logits, -np.inf)
+    row_max = logits.max(axis=-1, keepdims=True)
+    if np.any(row_max == -np.inf):
+        raise _zero_rows_error(np.where(row_max[..., 0] == -np.inf, 0.0, 1.0), "no allowed key")
+    weights = np.exp(logits - row_max)
+    return (weights @ v) / weights.sum(axis=-1)[..., None]
+
+
+# -- kernel attention (dense oracle) -------------------------------------------------------
+
+def _dense_mask(mask, L, S):
+    """A dense (..., L, S) mask from an array or a mask operator (its toarray())."""
+    if hasattr(mask, "toarray") and isinstance(mask, LinearOperator):
+        dense = np.asarray(mask.toarray(), dtype=np.float64)
+    elif isinstance(mask, LinearOperator):
+        dense = mask @ np.eye(mask.shape[1])
+    else:
+        return _pair_array(mask, "mask", L, S, is_mask=True)
+    if dense.shape != (L, S):
+        raise ValueError(f"mask must have shape ({L}, {S}); got an operator of shape {dense.shape}")
+    return dense
+
+
+def kernel_attention(phi_q, phi_k, v, *, mask=None, causal=False):
+    r"""Masked kernel (linear) attention, computed densely: the oracle of Algorithm 1.
+
+    Parameters
+    ----------
+    phi_q : array_like, shape (..., L, m)
+        Query features :math:`\Phi_Q`.
+    phi_k : array_like, shape (..., S, m)
+        Key features :math:`\Phi_K`.
+    v : array_like, shape (..., S, dv)
+        Values.
+    mask : array_like or LinearOperator, optional
+        The mask ``M``: a dense ``(..., L, S)`` array (trailing dimensions may be 1), or
+        a mask operator, whose ``toarray()`` is used.
+    causal : bool, default False
+        Multiply the mask by the lower-triangular ones; requires ``L == S``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., L, dv)
+
+    Raises
+    ------
+    ValueError
+        For inconsistent shapes, NaN or infinite inputs, or a row whose normaliser
+        :math:`((M \odot \Phi_Q \Phi_K^\top) \mathbf{1})_i` is zero (naming the row).
+
+    Notes
+    -----
+    .. math:: \mathrm{out} = D^{-1} (M \odot \Phi_Q \Phi_K^\top) V, \qquad
+              D = \mathrm{diag}\big((M \odot \Phi_Q \Phi_K^\top)\mathbf{1}\big).
+
+    Forms the ``L x S`` matrix: O(L S (m + dv)) time, O(L S) memory. Choromanski et al.
+    (2022), Sec. 2, the general masked attention with kernel
+    :math:`K(q, k) = \phi(q)^\top \phi(k)`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from refimpl.attention import kernel_attention
+    >>> phi = np.ones((3, 1)); v = np.array([[1.0], [0.0], [0.0]])
+    >>> kernel_attention(phi, phi, v, causal=True).ravel()
+    array([1.        , 0.5       , 0.33333333])
+    """
+    phi_q, phi_k, v, L, S, _ = _qkv(phi_q, phi_k, v, names=("phi_q", "phi_k", "v"))
+    scores = phi_q @ np.swapaxes(phi_k, -1, -2)
+    if mask is not None:
+        scores = scores * _dense_mask(mask, L, S)
+    if causal:
+        if L != S:
+            raise ValueError(f"causal=True needs as many queries as keys; got L={L}, S={S}")
+        scores = scores * np.tri(L, S)
+    num = scores @ v
+    den = np.broadcast_to(scores.sum(axis=-1), num.shape[:-1])
+    if np.any(den == 0):
+        raise _zero_rows_error(den, "a zero normaliser")
+    return num / den[..., None]
+
+
+# -- masked linear attention through mask products (Algorithm 1) ----------------------------
+
+def masked_linear_attention(phi_q, phi_k, v, mask):
+    r"""Masked linear attention through products with the mask only (Algorithm 1).
+
+    Parameters
+    ----------
+    phi_q : array_like, shape (..., L, m)
+        Query features :math:`\Phi_Q`.
+    phi_k : array_like, shape (..., S, m)
+        Key features :math:`\Phi_K`.
+    v : array_like, shape (..., S, dv)
+        Values.
+    mask : Mask, LinearOperator or array_like
+        The mask ``M``: a refimpl mask or any :class:`scipy.sparse.linalg.LinearOperator`
+        of shape ``(L, S)`` (shared by the batch), or a dense ``(..., L, S)`` array.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., L, dv)
+        Equal to :func:`kernel_attention` ``(phi_q, phi_k, v, mask=mask)``.
+
+    Raises
+    ------
+    ValueError
+        For inconsistent shapes, NaN or infinite inputs, or a zero normaliser (naming
+        the row).
+
+    Notes
+    -----
+    For any mask and any factorisation :math:`A = \Phi_Q \Phi_K^\top`,
+
+    .. math:: (M \odot \Phi_Q \Phi_K^\top)[V, \mathbf{1}]
+              = \sum_{p=1}^{m} \mathrm{diag}(\Phi_Q^{:,p})\, M\,
+                \mathrm{diag}(\Phi_K^{:,p}) [V, \mathbf{1}],
+
+    so one product of ``M`` with the ``(S, m (dv + 1))`` matrix
+    :math:`F_{j,(p,e)} = \Phi_K^{jp} [V, \mathbf{1}]_{je}` gives numerator and
+    normaliser: :math:`\mathrm{out}_i = \sum_p \Phi_Q^{ip} (MF)_{i,(p,:dv)} / \sum_p
+    \Phi_Q^{ip} (MF)_{i,(p,dv)}`. No ``L x S`` matrix is formed. Time
+    O(m (dv + 1) T_M + L m dv), where T_M is the cost of one product with ``M``
+    (O(L log L) for Toeplitz and grid masks, O(L) for causal masks); memory
+    O((L + S) m dv). Choromanski et al. (2022), Algorithm 1 and Eq. (4)-(5).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from refimpl.attention import masked_linear_attention
+    >>> from refimpl.masks import CausalMask
+    >>> phi = np.ones((3, 1)); v = np.array([[1.0], [0.0], [0.0]])
+    >>> masked_linear_attention(phi, phi, v, CausalMask(3)).ravel()
+    array([1.        , 0.5       , 0.33333333])
+    """
+    phi_q, phi_k, v, L, S, m = _qkv(phi_q, phi_k, v, names=("phi_q", "phi_k", "v"))
+    ones = np.ones(v.shape[:-1] + (1,))
+    v1 = np.concatenate([v, ones], axis=-1)  # (..., S, dv + 1)
+    dv1 = v1.shape[-1]
+    features = phi_k[..., :, :, None] * v1[..., :, None, :]  # (..., S, m, dv + 1)
+    if isinstance(mask, LinearOperator):
+        if mask.shape != (L, S):
+            raise ValueError(f"mask must have shape ({L}, {S}); got an operator of shape {mask.shape}")
+        batch = features.shape[:-3]
+        columns = np.moveaxis(features, -3, 0).reshape(S, -1)
+        product = np.asarray(mask @ columns).reshape((L,) + batch + (m, dv1))
+        product = np.moveaxis(product, 0, -3)  # (..., L, m, dv + 1)
+    else:
+        dense = _pair_array(mask, "mask", L, S, is_mask=True)
+        dense = np.broadcast_to(dense, dense.shape[:-2] + (L, S))
+        product = (dense @ features.reshape(features.shape[:-2] + (m * dv1,))).reshape(
+            np.broadcast_shapes(dense.shape[:-2], features.shape[:-3]) + (L, m, dv1)
+        )
+    numden = np.einsum("...lp,...lpe->...le", phi_q, product)
+    num, den = numden[..., :-1], numden[..., -1]
+    if np.any(den == 0):
+        raise _zero_rows_error(den, "a zero normaliser")
+    return num / den[..., None]
