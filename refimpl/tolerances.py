@@ -32,6 +32,7 @@ __all__ = [
     "Tolerance",
     "attention_quotient_bound",
     "fft_convolution_bound",
+    "masked_linear_attention_bound",
     "product_bound",
     "softmax_attention_bound",
     "summation_bound",
@@ -99,6 +100,15 @@ POLICY: dict[str, Tolerance] = {
             "(err_num + |out| err_den) / den",
             "out = num / den with num, den known to within err_num, err_den: first-order "
             "perturbation of a quotient, den > 0 (a positive mask and positive features).",
+        ),
+        Tolerance(
+            "masked_linear_attention",
+            "attention_quotient(err_num, err_den) with err = SAFETY (m + S + 2) eps "
+            "(|M| o |Phi_Q||Phi_K|^T)|[V, 1]| + sum_p |Phi_Q[:, p]| E_p",
+            "Algorithm 1 against the dense kernel_attention: both form inner products of "
+            "length m and sums of length S (Higham eq. 3.13); E_p is the fast mask "
+            "product's own bound (its Tolerance entry) on the columns Phi_K[:, p] [V, 1], "
+            "weighted by the query features that contract them.",
         ),
         Tolerance(
             "softmax_attention",
@@ -187,3 +197,32 @@ def softmax_attention_bound(logit_size, d: int, weights, v) -> np.ndarray:
     a = np.maximum(np.asarray(logit_size, dtype=np.float64), 1.0)[..., None]
     weighted = weights @ np.abs(np.asarray(v, dtype=np.float64))
     return SAFETY * EPS * (d * a + s + 1) * weighted
+
+
+def masked_linear_attention_bound(phi_q, phi_k, v, mask) -> np.ndarray:
+    """Bound on ``|masked_linear_attention - kernel_attention|`` for 2-D inputs.
+
+    Parameters
+    ----------
+    phi_q, phi_k, v : array_like, shapes (L, m), (S, m), (S, dv)
+    mask : refimpl mask or array_like, shape (L, S)
+        A refimpl mask contributes its fast product's ``product_error_bound``; a dense
+        array is multiplied exactly as the oracle does.
+
+    Returns
+    -------
+    numpy.ndarray, shape (L, dv)
+    """
+    phi_q, phi_k, v = (np.asarray(a, dtype=np.float64) for a in (phi_q, phi_k, v))
+    (L, m), (S, dv) = phi_q.shape, v.shape
+    dense = np.asarray(mask.toarray() if hasattr(mask, "toarray") else mask, dtype=np.float64)
+    v1 = np.concatenate([v, np.ones((S, 1))], axis=1)
+    weights = dense * (phi_q @ phi_k.T)
+    abs_weights = np.abs(dense) * (np.abs(phi_q) @ np.abs(phi_k).T)
+    err = SAFETY * (m + S + 2) * EPS * (abs_weights @ np.abs(v1))  # (L, dv + 1)
+    if hasattr(mask, "product_error_bound"):
+        features = (phi_k[:, :, None] * v1[:, None, :]).reshape(S, -1)
+        fast = np.asarray(mask.product_error_bound(features)).reshape(L, m, dv + 1)
+        err = err + np.einsum("lp,lpe->le", np.abs(phi_q), fast)
+    num, den = weights @ v, weights.sum(axis=1)
+    return attention_quotient_bound(err[:, :dv], err[:, dv], num / den[:, None], den)
