@@ -129,9 +129,9 @@ def softmax_attention(q, k, v, *, bias=None, mask=None, causal=False, scale=None
     if bias is not None:
         logits = logits + _pair_array(bias, "bias", L, S, is_mask=False)
     if not np.all(np.isfinite(logits)):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(logits))[0])
         raise ValueError(
-            "scale * q @ k^T + bias overflows float64; rescale q, k or bias "
-            f"(largest finite |logit| is {np.nanmax(np.abs(logits[np.isfinite(logits)]), initial=0)})"
+            f"scale * q @ k^T + bias overflows float64 at index {where}; rescale q, k or bias"
         )
     if mask is not None:
         m = _pair_array(mask, "mask", L, S, is_mask=True, nonnegative=True)
@@ -282,7 +282,9 @@ def masked_linear_attention(phi_q, phi_k, v, mask):
     features = phi_k[..., :, :, None] * v1[..., :, None, :]  # (..., S, m, dv + 1)
     if isinstance(mask, LinearOperator):
         if mask.shape != (L, S):
-            raise ValueError(f"mask must have shape ({L}, {S}); got an operator of shape {mask.shape}")
+            raise ValueError(
+                f"mask must have shape ({L}, {S}); got an operator of shape {mask.shape}"
+            )
         batch = features.shape[:-3]
         columns = np.moveaxis(features, -3, 0).reshape(S, -1)
         product = np.asarray(mask @ columns).reshape((L,) + batch + (m, dv1))

@@ -117,7 +117,7 @@ class RippleMask(Mask):
         try:
             dims = tuple(shape)
         except TypeError:
-            raise TypeError(f"shape must be a pair (H, W) of positive ints; got {shape!r}") from None
+            raise TypeError(f"shape must be a pair (H, W) of ints; got {shape!r}") from None
         if len(dims) != 2:
             raise ValueError(f"shape must be a pair (H, W); got {dims}")
         self.grid_shape = (positive_int(dims[0], "shape[0]"), positive_int(dims[1], "shape[1]"))

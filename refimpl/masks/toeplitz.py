@@ -107,10 +107,9 @@ class ToeplitzMask(Mask):
         return cls(c, r)
 
     def _apply(self, X):
-        L, S = self.shape
         spectrum_x = scipy.fft.rfft(X, n=self._n_fft, axis=0)
         spectrum_x *= self._spectrum[:, None]
-        return scipy.fft.irfft(spectrum_x, n=self._n_fft, axis=0)[:L]
+        return scipy.fft.irfft(spectrum_x, n=self._n_fft, axis=0)[: self.shape[0]]
 
     def _dense(self):
         L, S = self.shape
