@@ -70,7 +70,8 @@ class ToeplitzMask(Mask):
 
     def __init__(self, c, r=None):
         self.c = as_float_array(c, "c", ndim=1)
-        self.r = self.c.copy() if r is None else as_float_array(r, "r", ndim=1)
+        self.r = self.c.copy() if r is None else as_float_array(r, "r", ndim=1).copy()
+        self.r[0] = self.c[0]  # scipy.linalg.toeplitz ignores r[0]; keep c and r consistent
         L, S = self.c.size, self.r.size
         super().__init__((L, S))
         self._n_fft = scipy.fft.next_fast_len(L + S - 1, real=True)
