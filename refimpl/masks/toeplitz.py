@@ -184,5 +184,6 @@ class CausalMask(Mask):
 
     def product_error_bound(self, X):
         X = as_float_array(X, "X", ndim=2)
-        # Each output is a sum (or decayed recurrence) of at most L terms of |X|.
-        return tolerances.product_bound(self._dense(), np.abs(X))
+        # Each output is a sum (or decayed recurrence) of at most L terms of |X|; |M||X| is
+        # itself a causal product, computed by the scan so that no L x L matrix is formed.
+        return tolerances.summation_bound(self.shape[0], self._apply(np.abs(X)))
