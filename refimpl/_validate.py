@@ -101,11 +101,12 @@ def as_float_array(
     Raises
     ------
     TypeError
-        For complex, object, string or boolean input.
+        For complex, object or string input (booleans become 0 and 1, as
+        ``np.asarray(x, dtype=np.float64)`` makes them).
     ValueError
         For a wrong number of dimensions, an empty array, NaN or infinity.
     """
-    a = _to_float64(x, name, allow_bool=False)
+    a = _to_float64(x, name, allow_bool=True)
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional; got shape {a.shape}")
     if a.ndim < min_ndim:

@@ -56,19 +56,52 @@ def _zero_rows_error(den: np.ndarray, what: str) -> ValueError:
     batch, row = where[:-1], where[-1]
     place = f"row {row}" + (f" of batch element {batch}" if batch else "")
     return ValueError(
-        f"{place} has {what}: the attention weights of that query sum to zero, so its "
-        f"output is undefined. Every query needs at least one allowed key."
+        f"{place} has {what}: the attention weights of that query sum to zero in float64 "
+        f"(all zero, or underflowed), so its output is undefined. Every query needs at "
+        f"least one allowed key with a representable weight."
     )
 
 
-def _pair_array(x, name, L, S, *, is_mask, nonnegative=False):
-    """A bias or dense mask of shape (..., L, S), size-1 trailing dims allowed."""
+def _pair_array(x, name, L, S, batches, *, is_mask, nonnegative=False):
+    """A bias or dense mask of shape (..., L, S), size-1 trailing dims allowed.
+
+    ``batches`` maps the other arguments' names to their batch shapes; the batch shape
+    of ``x`` must broadcast with them.
+    """
     if is_mask:
         a = as_mask_array(x, name, nonnegative=nonnegative)
     else:
         a = as_float_array(x, name, min_ndim=2)
     check_trailing(a, name, (L, S), broadcast=True, what="(queries, keys)")
+    batch_shape({**batches, name: a.shape[:-2]})
     return a
+
+
+def _flag(value, name: str) -> bool:
+    """A boolean option; anything else (a string, an array) is a TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def _finite_result(out: np.ndarray, names: str) -> np.ndarray:
+    """Refuse a result that overflowed float64 (finite inputs, non-finite output)."""
+    if not np.all(np.isfinite(out)):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
+        raise ValueError(
+            f"the result overflows float64 at index {where}; rescale {names} "
+            f"(their products exceed the float64 range)"
+        )
+    return out
+
+
+def _operator_mask(mask, L, S) -> LinearOperator:
+    """Check a mask operator's shape and dtype."""
+    if mask.shape != (L, S):
+        raise ValueError(f"mask must have shape ({L}, {S}); got an operator of shape {mask.shape}")
+    if np.dtype(mask.dtype).kind not in "biuf":
+        raise TypeError(f"mask must be a real operator; got dtype {mask.dtype}")
+    return mask
 
 
 # -- softmax attention (the oracle) --------------------------------------------------------
@@ -124,43 +157,47 @@ def softmax_attention(q, k, v, *, bias=None, mask=None, causal=False, scale=None
     array([0. , 0.5, 1. ])
     """
     q, k, v, L, S, d = _qkv(q, k, v)
+    batches = {"q": q.shape[:-2], "k": k.shape[:-2], "v": v.shape[:-2]}
     s = 1.0 / np.sqrt(d) if scale is None else real_scalar(scale, "scale")
-    logits = s * (q @ np.swapaxes(k, -1, -2))
-    if bias is not None:
-        logits = logits + _pair_array(bias, "bias", L, S, is_mask=False)
+    if _flag(causal, "causal") and L != S:
+        raise ValueError(f"causal=True needs as many queries as keys; got L={L}, S={S}")
+    b = None if bias is None else _pair_array(bias, "bias", L, S, batches, is_mask=False)
+    m = None if mask is None else _pair_array(mask, "mask", L, S, batches, is_mask=True,
+                                              nonnegative=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        logits = s * (q @ np.swapaxes(k, -1, -2))
+        if b is not None:
+            logits = logits + b
     if not np.all(np.isfinite(logits)):
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(logits))[0])
         raise ValueError(
             f"scale * q @ k^T + bias overflows float64 at index {where}; rescale q, k or bias"
         )
-    if mask is not None:
-        m = _pair_array(mask, "mask", L, S, is_mask=True, nonnegative=True)
+    if m is not None:
         with np.errstate(divide="ignore"):
             logits = logits + np.log(m)
     if causal:
-        if L != S:
-            raise ValueError(f"causal=True needs as many queries as keys; got L={L}, S={S}")
         logits = np.where(np.tri(L, S, dtype=bool), logits, -np.inf)
     row_max = logits.max(axis=-1, keepdims=True)
     if np.any(row_max == -np.inf):
         raise _zero_rows_error(np.where(row_max[..., 0] == -np.inf, 0.0, 1.0), "no allowed key")
     weights = np.exp(logits - row_max)
-    return (weights @ v) / weights.sum(axis=-1)[..., None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (weights @ v) / weights.sum(axis=-1)[..., None]
+    return _finite_result(out, "v")
 
 
 # -- kernel attention (dense oracle) -------------------------------------------------------
 
-def _dense_mask(mask, L, S):
+def _dense_mask(mask, L, S, batches):
     """A dense (..., L, S) mask from an array or a mask operator (its toarray())."""
-    if hasattr(mask, "toarray") and isinstance(mask, LinearOperator):
-        dense = np.asarray(mask.toarray(), dtype=np.float64)
-    elif isinstance(mask, LinearOperator):
-        dense = mask @ np.eye(mask.shape[1])
-    else:
-        return _pair_array(mask, "mask", L, S, is_mask=True)
-    if dense.shape != (L, S):
-        raise ValueError(f"mask must have shape ({L}, {S}); got an operator of shape {dense.shape}")
-    return dense
+    if not isinstance(mask, LinearOperator):
+        return _pair_array(mask, "mask", L, S, batches, is_mask=True)
+    _operator_mask(mask, L, S)
+    # A refimpl mask's toarray() is its oracle; a plain operator is defined by its product.
+    with np.errstate(over="ignore", invalid="ignore"):
+        dense = mask.toarray() if hasattr(mask, "toarray") else mask @ np.eye(S)
+    return as_mask_array(dense, "mask", nonnegative=False)
 
 
 def kernel_attention(phi_q, phi_k, v, *, mask=None, causal=False):
@@ -208,18 +245,22 @@ def kernel_attention(phi_q, phi_k, v, *, mask=None, causal=False):
     array([1.        , 0.5       , 0.33333333])
     """
     phi_q, phi_k, v, L, S, _ = _qkv(phi_q, phi_k, v, names=("phi_q", "phi_k", "v"))
-    scores = phi_q @ np.swapaxes(phi_k, -1, -2)
-    if mask is not None:
-        scores = scores * _dense_mask(mask, L, S)
-    if causal:
-        if L != S:
-            raise ValueError(f"causal=True needs as many queries as keys; got L={L}, S={S}")
-        scores = scores * np.tri(L, S)
-    num = scores @ v
-    den = np.broadcast_to(scores.sum(axis=-1), num.shape[:-1])
+    batches = {"phi_q": phi_q.shape[:-2], "phi_k": phi_k.shape[:-2], "v": v.shape[:-2]}
+    if _flag(causal, "causal") and L != S:
+        raise ValueError(f"causal=True needs as many queries as keys; got L={L}, S={S}")
+    dense = None if mask is None else _dense_mask(mask, L, S, batches)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scores = phi_q @ np.swapaxes(phi_k, -1, -2)
+        if dense is not None:
+            scores = scores * dense
+        if causal:
+            scores = scores * np.tri(L, S)
+        num = scores @ v
+        den = np.broadcast_to(scores.sum(axis=-1), num.shape[:-1])
+    _finite_result(np.concatenate([num, den[..., None]], axis=-1), "phi_q, phi_k, v or mask")
     if np.any(den == 0):
         raise _zero_rows_error(den, "a zero normaliser")
-    return num / den[..., None]
+    return _finite_result(num / den[..., None], "phi_q, phi_k, v or mask")
 
 
 # -- masked linear attention through mask products (Algorithm 1) ----------------------------
@@ -276,27 +317,29 @@ def masked_linear_attention(phi_q, phi_k, v, mask):
     array([1.        , 0.5       , 0.33333333])
     """
     phi_q, phi_k, v, L, S, m = _qkv(phi_q, phi_k, v, names=("phi_q", "phi_k", "v"))
-    ones = np.ones(v.shape[:-1] + (1,))
-    v1 = np.concatenate([v, ones], axis=-1)  # (..., S, dv + 1)
-    dv1 = v1.shape[-1]
-    features = phi_k[..., :, :, None] * v1[..., :, None, :]  # (..., S, m, dv + 1)
+    batches = {"phi_q": phi_q.shape[:-2], "phi_k": phi_k.shape[:-2], "v": v.shape[:-2]}
     if isinstance(mask, LinearOperator):
-        if mask.shape != (L, S):
-            raise ValueError(
-                f"mask must have shape ({L}, {S}); got an operator of shape {mask.shape}"
-            )
-        batch = features.shape[:-3]
-        columns = np.moveaxis(features, -3, 0).reshape(S, -1)
-        product = np.asarray(mask @ columns).reshape((L,) + batch + (m, dv1))
-        product = np.moveaxis(product, 0, -3)  # (..., L, m, dv + 1)
+        _operator_mask(mask, L, S)
     else:
-        dense = _pair_array(mask, "mask", L, S, is_mask=True)
+        dense = _pair_array(mask, "mask", L, S, batches, is_mask=True)
         dense = np.broadcast_to(dense, dense.shape[:-2] + (L, S))
-        product = (dense @ features.reshape(features.shape[:-2] + (m * dv1,))).reshape(
-            np.broadcast_shapes(dense.shape[:-2], features.shape[:-3]) + (L, m, dv1)
-        )
-    numden = np.einsum("...lp,...lpe->...le", phi_q, product)
+    names = "phi_q, phi_k, v or mask"
+    with np.errstate(over="ignore", invalid="ignore"):
+        v1 = np.concatenate([v, np.ones(v.shape[:-1] + (1,))], axis=-1)  # (..., S, dv + 1)
+        dv1 = v1.shape[-1]
+        features = phi_k[..., :, :, None] * v1[..., :, None, :]  # (..., S, m, dv + 1)
+        if isinstance(mask, LinearOperator):
+            batch = features.shape[:-3]
+            columns = np.moveaxis(features, -3, 0).reshape(S, -1)
+            product = np.asarray(mask @ _finite_result(columns, names))
+            product = np.moveaxis(product.reshape((L,) + batch + (m, dv1)), 0, -3)
+        else:
+            flat = features.reshape(features.shape[:-2] + (m * dv1,))
+            product = (dense @ flat).reshape(
+                np.broadcast_shapes(dense.shape[:-2], features.shape[:-3]) + (L, m, dv1))
+        numden = _finite_result(np.einsum("...lp,...lpe->...le", phi_q, product), names)
     num, den = numden[..., :-1], numden[..., -1]
     if np.any(den == 0):
         raise _zero_rows_error(den, "a zero normaliser")
-    return num / den[..., None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite_result(num / den[..., None], names)

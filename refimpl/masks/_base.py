@@ -31,18 +31,45 @@ class Mask(LinearOperator):
         super().__init__(dtype=np.dtype(np.float64), shape=tuple(int(s) for s in shape))
 
     # -- the fast product -------------------------------------------------------------
-    def _matmat(self, X):
-        X = as_float_array(X, "X", ndim=2)
-        if X.shape[0] != self.shape[1]:
+    def _operand(self, X) -> np.ndarray:
+        """Validate the right operand of a product: finite real, (S,) or (S, k)."""
+        if X is None or isinstance(X, (str, bytes)):
+            raise TypeError(f"X must be a real array of {self.shape[1]} rows; got {X!r}")
+        X = as_float_array(X, "X")
+        if X.ndim not in (1, 2) or X.shape[0] != self.shape[1]:
             raise ValueError(
-                f"X must have {self.shape[1]} rows to multiply a mask of shape "
-                f"{self.shape}; got shape {X.shape}"
+                f"X must have shape ({self.shape[1]},) or ({self.shape[1]}, k) to multiply a "
+                f"mask of shape {self.shape}; got shape {X.shape}"
             )
+        return X
+
+    def dot(self, x):
+        """``mask @ x`` for an array (validated here, by refimpl's rules) or an operator."""
+        if isinstance(x, LinearOperator):
+            return super().dot(x)
+        X = self._operand(x)
+        return self._apply(X.reshape(-1, 1)).reshape(-1) if X.ndim == 1 else self._apply(X)
+
+    def __matmul__(self, other):
+        return self.dot(other)
+
+    def matmat(self, X):
+        X = self._operand(X)
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-dimensional for matmat; got shape {X.shape}")
         return self._apply(X)
 
+    def matvec(self, x):
+        x = self._operand(x)
+        if x.ndim != 1:
+            raise ValueError(f"x must be 1-dimensional for matvec; got shape {x.shape}")
+        return self._apply(x.reshape(-1, 1)).reshape(-1)
+
+    def _matmat(self, X):
+        return self._apply(self._operand(X))
+
     def _matvec(self, x):
-        x = as_float_array(x, "x")
-        return self._matmat(x.reshape(-1, 1)).reshape(-1)
+        return self._apply(self._operand(x).reshape(-1, 1)).reshape(-1)
 
     def _apply(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError

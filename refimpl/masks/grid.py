@@ -15,7 +15,7 @@ import numpy as np
 import scipy.fft
 
 from .. import tolerances
-from .._validate import as_float_array, positive_int
+from .._validate import positive_int
 from ._base import Mask, call_offset_function
 
 __all__ = ["GridRPEMask"]
@@ -44,6 +44,8 @@ class GridRPEMask(Mask):
     f : callable
         Takes an integer array of offsets of shape ``(..., k)`` and returns the mask
         values, shape ``(...)``. Offsets range over ``-(n_a - 1) ... n_a - 1`` per axis.
+        ``f`` must be deterministic: it is evaluated once for the fast product and
+        again, independently, by :meth:`toarray`.
 
     Notes
     -----
@@ -109,7 +111,7 @@ class GridRPEMask(Mask):
         return call_offset_function(self.f, offsets, offsets.shape[:-1])
 
     def product_error_bound(self, X):
-        X = as_float_array(X, "X", ndim=2)
+        X = self._operand(X).reshape(self.shape[1], -1)
         per_column = tolerances.fft_convolution_bound(
             math.prod(self._torus), self._kernel_l1, X
         )

@@ -64,6 +64,12 @@ def stick_breaking(logits) -> np.ndarray:
     array([0.5 , 0.25, 0.25])
     """
     logits = as_float_array(logits, "logits", min_ndim=1)
+    # Logits near the float64 limit drive log-weights to -inf: exp then gives exactly 0.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _stick_breaking_log_space(logits)
+
+
+def _stick_breaking_log_space(logits: np.ndarray) -> np.ndarray:
     log_keep = np.cumsum(log_expit(-logits[..., :-1]), axis=-1)  # log prod_{s<=r}(1 - beta_s)
     log_before = np.concatenate([np.zeros(logits.shape[:-1] + (1,)), log_keep], axis=-1)
     log_take = np.concatenate(
@@ -170,7 +176,7 @@ class RippleMask(Mask):
         return out.reshape(H * W, k)
 
     def product_error_bound(self, X):
-        X = as_float_array(X, "X", ndim=2)
+        X = self._operand(X).reshape(self.shape[1], -1)
         H, W = self.grid_shape
         weight = np.abs(self._coefficients()).sum(axis=1)  # (L,)
         abs_total = np.abs(X).sum(axis=0)  # (k,)

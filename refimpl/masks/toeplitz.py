@@ -121,7 +121,7 @@ class ToeplitzMask(Mask):
         return np.where(i >= j, lower, upper)
 
     def product_error_bound(self, X):
-        X = as_float_array(X, "X", ndim=2)
+        X = self._operand(X).reshape(self.shape[1], -1)
         kernel_l1 = np.abs(self.c).sum() + np.abs(self.r[1:]).sum()
         per_column = tolerances.fft_convolution_bound(self._n_fft, kernel_l1, X)
         return np.broadcast_to(per_column, (self.shape[0], X.shape[1]))
@@ -183,7 +183,7 @@ class CausalMask(Mask):
         return np.where(offset >= 0, self.gamma ** np.maximum(offset, 0), 0.0)
 
     def product_error_bound(self, X):
-        X = as_float_array(X, "X", ndim=2)
+        X = self._operand(X).reshape(self.shape[1], -1)
         # Each output is a sum (or decayed recurrence) of at most L terms of |X|; |M||X| is
         # itself a causal product, computed by the scan so that no L x L matrix is formed.
         return tolerances.summation_bound(self.shape[0], self._apply(np.abs(X)))
