@@ -18,7 +18,11 @@ def _verify(args) -> int:
 def _bench(args) -> int:
     from . import bench
 
-    bench.run(quick=args.quick, only=args.only, json_path=args.json, plot=args.plot)
+    try:
+        bench.run(quick=args.quick, only=args.only, json_path=args.json, plot=args.plot)
+    except (ImportError, ValueError, RuntimeError) as exc:  # reported, not a traceback
+        print(f"refimpl bench: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

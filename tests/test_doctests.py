@@ -35,7 +35,8 @@ def test_docstring_examples(name):
     assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"
 
 
-PUBLIC_MODULES = ["refimpl.attention", "refimpl.masks", "refimpl.mp"]
+PUBLIC_MODULES = ["refimpl.attention", "refimpl.estimators", "refimpl.features",
+                  "refimpl.graphs", "refimpl.masks", "refimpl.mp"]
 
 
 @pytest.mark.parametrize("module_name", PUBLIC_MODULES)

@@ -6,8 +6,22 @@ oracle built entry by entry from the definition.
 """
 
 from ._base import Mask
+from .diffusion import DiffusionMask, RegularizedLaplacianMask
 from .grid import GridRPEMask
+from .lowrank import LowRankMask
 from .ripple import RippleMask, stick_breaking
 from .toeplitz import CausalMask, ToeplitzMask
+from .tree import TreeMask
 
-__all__ = ["CausalMask", "GridRPEMask", "Mask", "RippleMask", "ToeplitzMask", "stick_breaking"]
+__all__ = [
+    "CausalMask",
+    "DiffusionMask",
+    "GridRPEMask",
+    "LowRankMask",
+    "Mask",
+    "RegularizedLaplacianMask",
+    "RippleMask",
+    "ToeplitzMask",
+    "TreeMask",
+    "stick_breaking",
+]

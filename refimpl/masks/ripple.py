@@ -100,7 +100,8 @@ class RippleMask(Mask):
               + \alpha_{\rho}(p)\, w_{\max}(p), \qquad
               \rho = \min(R - 1, \max(H, W) - 1).
 
-    Each :math:`w_r(p)` is four look-ups in a summed-area table built once in O(L), so
+    Each :math:`w_r(p)` is four look-ups in a summed-area table built once in O(L)
+    (padded by edge replication, so the clipped boxes of all queries are array slices), so
     a product costs O(L \rho) per column: O(L R) for a fixed number of rings and
     O(L^{1.5}) without truncation [1]_ (Sec. 3.3).
 
@@ -160,19 +161,21 @@ class RippleMask(Mask):
     def _apply(self, X):
         H, W = self.grid_shape
         k = X.shape[1]
-        sat = np.zeros((H + 1, W + 1, k))
-        sat[1:, 1:] = np.cumsum(np.cumsum(X.reshape(H, W, k), axis=0), axis=1)
         coeff = self._coefficients().reshape(H, W, -1)
-        rows, cols = np.arange(H), np.arange(W)
-        out = np.zeros((H, W, k))
-        # Radii 0..rho-1, then the whole image (radius max(H, W) - 1) for the last weight.
-        radii = [*range(coeff.shape[-1] - 1), max(H, W) - 1]
-        for index, r in enumerate(radii):
-            i0, i1 = np.maximum(rows - r, 0), np.minimum(rows + r, H - 1) + 1
-            j0, j1 = np.maximum(cols - r, 0), np.minimum(cols + r, W - 1) + 1
-            top, bottom = sat[i0], sat[i1]
-            box = bottom[:, j1] - top[:, j1] - bottom[:, j0] + top[:, j0]
-            out += coeff[:, :, index, None] * box
+        rho = coeff.shape[-1] - 1
+        # Summed-area table, padded by edge replication: clipping a box to the image is
+        # then plain slicing (views), since rows before 0 repeat the zero row and rows
+        # past H repeat the last one.
+        sat = np.zeros((H + 1, W + 1, k))
+        np.cumsum(X.reshape(H, W, k), axis=0, out=sat[1:, 1:])
+        np.cumsum(sat[1:, 1:], axis=1, out=sat[1:, 1:])
+        padded = np.pad(sat, ((rho, rho), (rho, rho), (0, 0)), mode="edge")
+        out = coeff[:, :, rho, None] * sat[H, W]  # the last weight covers the whole image
+        for r in range(rho):
+            strip = padded[rho + r + 1: rho + r + 1 + H] - padded[rho - r: rho - r + H]
+            box = strip[:, rho + r + 1: rho + r + 1 + W] - strip[:, rho - r: rho - r + W]
+            box *= coeff[:, :, r, None]
+            out += box
         return out.reshape(H * W, k)
 
     def product_error_bound(self, X):

@@ -23,7 +23,9 @@ from .. import tolerances
 __all__ = ["Check", "Outcome", "Result", "check", "compare", "registry", "run"]
 
 #: Modules whose import registers checks, one per family.
-CHECK_MODULES = ["refimpl.verify.masked"]
+CHECK_MODULES = ["refimpl.verify.masked", "refimpl.verify.walks", "refimpl.verify.graphs",
+                 "refimpl.verify.graph_kernels", "refimpl.verify.trees",
+                 "refimpl.verify.estimators"]
 
 
 @dataclass(frozen=True)
