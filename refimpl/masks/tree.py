@@ -6,8 +6,9 @@ form it is a pair of sparse unit-triangular solves,
 
 .. math:: M = (I - EP)^{-1} (I - E^2) (I - P^\top E)^{-1},
 
-with ``P`` the parent indicator of the tree rooted at its centre (breadth-first order)
-and ``E = diag(exp(-a w(v, parent v)))``. For a general ``f`` on an unweighted tree the
+with ``P`` the parent indicator of the rooted tree in a parents-first order (node 0 and
+the labels themselves when they allow it, else a centre and breadth-first order) and
+``E = diag(exp(-a w(v, parent v)))``. For a general ``f`` on an unweighted tree the
 product is the centroid decomposition with FFT correlations of depth histograms,
 O(L log^2 L) per column; a weighted tree with a general ``f`` falls back to the dense
 matrix. Choromanski et al. (2022), tree masks ("dynamic programming" in the abstract;
