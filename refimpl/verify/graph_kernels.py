@@ -21,8 +21,8 @@ import scipy.sparse
 import scipy.sparse.csgraph
 
 from .. import tolerances
-from ..attention import kernel_attention, masked_linear_attention
 from ..masks import DiffusionMask, RegularizedLaplacianMask
+from ._common import alg1_outcome, mask_product_outcome
 from ._registry import Outcome, check, compare
 
 FAMILY = "graph_kernels"
@@ -106,11 +106,7 @@ def _product_check(name):
 
     @check(f"{FAMILY}/product/{name}", family=FAMILY, paper=paper, policy=policy)
     def _run(quick: bool) -> Outcome:
-        mask = _masks(quick)[name]
-        X = _rng(2).normal(size=(mask.shape[1], 5))
-        dense = mask.toarray()
-        bound = mask.product_error_bound(X) + tolerances.product_bound(dense, X)
-        return compare(mask @ X, dense @ X, bound)
+        return mask_product_outcome(_masks(quick)[name], _rng(2))
 
     return _run
 
@@ -118,14 +114,7 @@ def _product_check(name):
 def _alg1_check(name):
     @check(f"{FAMILY}/alg1/{name}", family=FAMILY, paper=ALG1, policy="masked_linear_attention")
     def _run(quick: bool) -> Outcome:
-        mask = _masks(quick)[name]
-        L = mask.shape[0]
-        rng = _rng(3)
-        phi_q, phi_k = rng.random((L, 3)) + 0.05, rng.random((L, 3)) + 0.05
-        v = rng.normal(size=(L, 2))
-        bound = tolerances.masked_linear_attention_bound(phi_q, phi_k, v, mask)
-        return compare(masked_linear_attention(phi_q, phi_k, v, mask),
-                       kernel_attention(phi_q, phi_k, v, mask=mask), bound)
+        return alg1_outcome(_masks(quick)[name], _rng(3), m=3, dv=2)
 
     return _run
 

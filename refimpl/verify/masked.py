@@ -15,6 +15,7 @@ import scipy.fft
 from .. import mp, tolerances
 from ..attention import kernel_attention, masked_linear_attention, softmax_attention
 from ..masks import CausalMask, GridRPEMask, RippleMask, ToeplitzMask, stick_breaking
+from ._common import alg1_outcome, mask_product_outcome
 from ._registry import Outcome, check, compare
 
 FAMILY = "masked"
@@ -53,11 +54,7 @@ def _product_check(name):
     @check(f"masked/product/{name}", family=FAMILY, paper="Choromanski+22 Sec. 3 (fast M@X)",
            policy="product")
     def _run(quick: bool) -> Outcome:
-        mask = _masks(quick)[name]
-        X = _rng(2).normal(size=(mask.shape[1], 5))
-        dense = mask.toarray()
-        bound = mask.product_error_bound(X) + tolerances.product_bound(dense, X)
-        return compare(mask @ X, dense @ X, bound)
+        return mask_product_outcome(_masks(quick)[name], _rng(2))
 
     return _run
 
@@ -65,14 +62,7 @@ def _product_check(name):
 def _alg1_check(name):
     @check(f"masked/alg1/{name}", family=FAMILY, paper=ALG1, policy="masked_linear_attention")
     def _run(quick: bool) -> Outcome:
-        mask = _masks(quick)[name]
-        L, S = mask.shape
-        rng = _rng(3)
-        phi_q, phi_k = rng.random((L, 4)) + 0.05, rng.random((S, 4)) + 0.05
-        v = rng.normal(size=(S, 3))
-        bound = tolerances.masked_linear_attention_bound(phi_q, phi_k, v, mask)
-        return compare(masked_linear_attention(phi_q, phi_k, v, mask),
-                       kernel_attention(phi_q, phi_k, v, mask=mask), bound)
+        return alg1_outcome(_masks(quick)[name], _rng(3))
 
     return _run
 

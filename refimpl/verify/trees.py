@@ -17,8 +17,8 @@ import networkx as nx
 import numpy as np
 
 from .. import tolerances
-from ..attention import kernel_attention, masked_linear_attention
 from ..masks import CausalMask, ToeplitzMask, TreeMask
+from ._common import alg1_outcome
 from ._registry import Outcome, check, compare
 
 FAMILY = "trees"
@@ -242,11 +242,7 @@ def _alg1_check(name, make_mask):
         rng = _rng(12)
         L = 61 if quick else 401
         mask = make_mask(_prufer_tree(rng, L, weighted=name == "decay"))
-        phi_q, phi_k = rng.random((L, 4)) + 0.05, rng.random((L, 4)) + 0.05
-        v = rng.normal(size=(L, 3))
-        bound = tolerances.masked_linear_attention_bound(phi_q, phi_k, v, mask)
-        return compare(masked_linear_attention(phi_q, phi_k, v, mask),
-                       kernel_attention(phi_q, phi_k, v, mask=mask), bound)
+        return alg1_outcome(mask, rng)
 
     return _run
 

@@ -16,7 +16,6 @@ import numpy as np
 import scipy.linalg
 
 from .. import tolerances
-from ..attention import kernel_attention, masked_linear_attention
 from ..walks import (
     WalkMask,
     gkat_features,
@@ -31,6 +30,7 @@ from ..walks import (
     walk_frequency_features,
     walk_frequency_mean,
 )
+from ._common import alg1_outcome, mask_product_outcome
 from ._registry import Outcome, check, compare
 
 FAMILY = "walks"
@@ -237,23 +237,14 @@ def _walk_mask(quick: bool, offset: int) -> tuple[np.ndarray, WalkMask]:
        policy="product")
 def _walk_mask_product(quick: bool) -> Outcome:
     _, mask = _walk_mask(quick, 5)
-    X = _rng(6).normal(size=(mask.shape[1], 4))
-    dense = mask.toarray()
-    bound = mask.product_error_bound(X) + tolerances.product_bound(dense, X)
-    return compare(mask @ X, dense @ X, bound)
+    return mask_product_outcome(mask, _rng(6), columns=4)
 
 
 @check("walks/walk_mask/alg1", family=FAMILY, paper="Choromanski+22 Alg. 1, GRF mask",
        policy="masked_linear_attention")
 def _walk_mask_alg1(quick: bool) -> Outcome:
     _, mask = _walk_mask(quick, 7)
-    L = mask.shape[0]
-    rng = _rng(8)
-    phi_q, phi_k, v = rng.random((L, 3)) + 0.05, rng.random((L, 3)) + 0.05, rng.normal(
-        size=(L, 2))
-    bound = tolerances.masked_linear_attention_bound(phi_q, phi_k, v, mask)
-    return compare(masked_linear_attention(phi_q, phi_k, v, mask),
-                   kernel_attention(phi_q, phi_k, v, mask=mask), bound)
+    return alg1_outcome(mask, _rng(8), m=3, dv=2)
 
 
 @check("walks/walk_mask/unbiased_ztest", family=FAMILY,
