@@ -437,9 +437,9 @@ def sparse_graph_attention(q, k, v, graph, *, scale=None):
     of gathered rows), the row maxima and sums by ``reduceat`` over the row pointers, and
     the weighted sums by one sparse-dense product. Shifting each row by its maximum makes
     the largest weight exactly 1, so logits of :math:`\pm 10^4` are handled as in
-    :func:`softmax_attention`. Time O(|E| (d + dv)), memory O(|E| + n (d + dv)) per
-    batch element, where |E| counts the pattern's entries; for the hypercube graph
-    (Wang et al., ICML 2022, the Hypercube Transformer) |E| <= n (log2 n + 1).
+    :func:`softmax_attention`. Time ``O(|E| (d + dv))``, memory ``O(|E| + n (d + dv))``
+    per batch element, where ``|E|`` counts the pattern's entries; for the hypercube graph
+    (Wang et al., ICML 2022, the Hypercube Transformer) ``|E| <= n (log2 n + 1)``.
 
     Examples
     --------

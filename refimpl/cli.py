@@ -47,7 +47,47 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only this benchmark (repeatable)")
     p.add_argument("--plot", metavar="DIR", help="write time-vs-size plots (PNG) into DIR")
     p.set_defaults(func=_bench)
+    _add_certify_parser(sub)
     return parser
+
+
+def _add_certify_parser(sub) -> None:
+    p = sub.add_parser(
+        "certify", help="check another backend's functions against refimpl",
+        description="Check every refimpl name that MODULE provides: values on generated "
+                    "inputs, errors on invalid inputs, invariants. Exit status 0 only if "
+                    "every provided name passes.")
+    p.add_argument("backend", metavar="MODULE[:ATTR]",
+                   help="a module path (imported with the current directory on sys.path), "
+                        "MODULE:ATTR for an object in it, or a .py file")
+    p.add_argument("--dtype", default="float64", choices=("float64", "float32", "float16"),
+                   help="precision certified: inputs are rounded to it (default float64)")
+    p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    p.add_argument("--max-examples", type=int, default=100, metavar="N",
+                   help="generated cases per check (default 100)")
+    p.add_argument("--functions", action="append", metavar="NAME",
+                   help="only this public name (repeatable)")
+    p.add_argument("--replay-dir", metavar="DIR",
+                   help="where to write the replay .npz of each failure (default: a new "
+                        "temporary directory)")
+    p.add_argument("--shrink", action="store_true",
+                   help="shrink failing cases to minimal ones (slower)")
+    p.set_defaults(func=_certify)
+
+
+def _certify(args) -> int:
+    from .testing import certify
+
+    try:
+        report = certify(args.backend, functions=args.functions, max_examples=args.max_examples,
+                         dtype=args.dtype, replay_dir=args.replay_dir, shrink=args.shrink)
+    except (ImportError, AttributeError, ValueError) as exc:  # reported, not a traceback
+        print(f"refimpl certify: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    print(report.format())
+    if args.json:
+        report.write_json(args.json)
+    return 0 if report.passed else 1
 
 
 def main(argv=None) -> int:

@@ -20,7 +20,7 @@ where :math:`\pi_{nm}` are the softmax attention weights. Then
 
 Every function takes raw ``q``, ``k`` and the ``scale`` of
 :func:`refimpl.attention.softmax_attention` (default :math:`1/\sqrt d`), folded in once,
-by :func:`_scaled`, as :math:`\sqrt{s}` on ``q`` and ``k``: all formulas above are in those
+by ``_scaled``, as :math:`\sqrt{s}` on ``q`` and ``k``: all formulas above are in those
 scaled coordinates (the paper's :math:`q \leftarrow d^{-1/4} q`). Samples ``omega``,
 proposal means and landmarks are always in scaled coordinates. Everything that can
 overflow is computed in log space with :func:`scipy.special.logsumexp` and
@@ -36,6 +36,7 @@ clamp at 1e-8), the 1-D segment landmarks, and RA's noise added to unscaled ``q 
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -79,6 +80,25 @@ __all__ = [
 _T = np.swapaxes  # (..., a, b) -> (..., b, a)
 
 
+def _finite_outputs(func):
+    """Evaluate with floating-point warnings off; refuse non-finite results by argument.
+
+    Finite inputs whose products exceed the float64 range would otherwise give NaN or
+    infinity (or a RuntimeWarning, an error in the test suite) instead of the documented
+    ``ValueError``.
+    """
+
+    @functools.wraps(func)
+    def guarded(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = func(*args, **kwargs)
+        for part in out if isinstance(out, tuple) else (out,):
+            _finite_result(np.asarray(part), "the inputs (q, k, v, omega, mu)")
+        return out
+
+    return guarded
+
+
 # -- the scale convention, in one place ---------------------------------------------------------
 
 def _roots(scale, d: int) -> tuple[float, float]:
@@ -118,6 +138,7 @@ def _target(omega, kt, v):
 
 # -- the RA identity --------------------------------------------------------------------------
 
+@_finite_outputs
 def softmax_mixture(q, k, *, scale=None):
     r"""The per-query Gaussian mixture whose expectation of :func:`ra_target` is attention.
 
@@ -159,6 +180,7 @@ def softmax_mixture(q, k, *, scale=None):
     return pi, qt[..., :, None, :] + kt[..., None, :, :]
 
 
+@_finite_outputs
 def ra_target(omega, k, v, *, scale=None):
     r"""The query-independent integrand :math:`f(\omega)` of the RA identity.
 
@@ -212,6 +234,7 @@ def ra_target(omega, k, v, *, scale=None):
 
 # -- RFA: self-normalised importance sampling with the proposal N(0, I) -----------------------
 
+@_finite_outputs
 def rfa_estimate(q, k, v, omega, *, scale=None, causal=False):
     r"""Positive random-feature attention on given projections ``omega`` (deterministic).
 
@@ -235,8 +258,8 @@ def rfa_estimate(q, k, v, omega, *, scale=None, causal=False):
 
     Notes
     -----
-    With :math:`\phi(x) = m^{-1/2} (\xi(x, \omega_s))_s` (:func:`~refimpl.features.
-    positive_features`), RFA is :math:`D^{-1} \Phi_Q \Phi_K^\top V`
+    With :math:`\phi(x) = m^{-1/2} (\xi(x, \omega_s))_s`
+    (:func:`~refimpl.features.positive_features`), RFA is :math:`D^{-1} \Phi_Q \Phi_K^\top V`
     (Choromanski et al. 2021, Eq. 4), which equals the SNIS estimate
 
     .. math:: \widehat{\mathrm{Attn}}_n = \sum_s \mathrm{softmax}_s\Big(\tilde q_n^\top
@@ -320,6 +343,7 @@ def rfa_attention(q, k, v, *, num_features, rng=None, orthogonal=False, scale=No
 
 # -- RA: exact sampling of the mixture ------------------------------------------------------------
 
+@_finite_outputs
 def randomized_attention(q, k, v, *, num_samples, rng=None, noise_std=1.0, scale=None):
     r"""Randomized attention (RA): an unbiased Monte Carlo estimate of softmax attention.
 
@@ -398,6 +422,7 @@ def _segment_means(x, C: int):
     return np.add.reduceat(x, starts, axis=-2) / sizes[:, None]
 
 
+@_finite_outputs
 def lara_landmarks(q, k, num_proposals, *, scale=None):
     r"""LARA's landmarks: means of contiguous segments of the scaled queries and keys.
 
@@ -456,6 +481,7 @@ def _proposal_args(q, omega, mu, q_landmarks, scale, omega_ndim):
     return _roots(scale, d)[0] * q, omega, mu, q_bar
 
 
+@_finite_outputs
 def mis_weights(omega, mu, q, q_landmarks, *, alpha_coeff=1.0, scale=None):
     r"""LARA's MIS weights :math:`\alpha_{nc}(\omega)` of every proposal at every point.
 
@@ -522,6 +548,7 @@ class LaraTerms(NamedTuple):
     f: np.ndarray
 
 
+@_finite_outputs
 def lara_terms(q, k, v, omega, mu, q_landmarks, *, alpha_coeff=1.0, scale=None):
     r"""The MIS weights, importance ratios and targets of LARA on given samples.
 
@@ -628,7 +655,7 @@ def lara_estimate(q, k, v, omega, mu, q_landmarks, *, alpha_coeff=1.0, scale=Non
     if np.any(den == 0):
         raise _zero_rows_error(den, "a zero LARA normaliser")
     with np.errstate(over="ignore", invalid="ignore"):
-        return _finite_result((w @ f) / den[..., None], "q, k or v")
+        return _finite_result((w @ f) / den[..., None], "the inputs (q, k, v, omega, mu)")
 
 
 def lara_attention(q, k, v, *, num_proposals, samples_per_proposal=1, alpha_coeff=1.0,

@@ -438,7 +438,7 @@ def attention_pattern(graph):
 
     Notes
     -----
-    Converting a networkx graph costs O(|E|) in Python (about 1 s for the hypercube at
+    Converting a networkx graph costs ``O(|E|)`` in Python (about 1 s for the hypercube at
     n = 2^16); pass the result to :func:`refimpl.attention.sparse_graph_attention` to
     convert once and attend many times.
 

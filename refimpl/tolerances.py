@@ -55,6 +55,24 @@ __all__ = [
     "expm_multiply_bound",
     "lu_solve_bound",
     "tree_dp_bound",
+    "DECAY_SLOPE_TOLERANCE",
+    "EIGEN_FALSE_FAILURE_RATE",
+    "NEURALEF_L2_TARGET",
+    "NEURALEF_POPULATION_L2",
+    "NEURALEF_POPULATION_RTOL",
+    "NEURALEF_RECOVERABLE_BIAS",
+    "NYSTROM_SLOPE_MODEL",
+    "eigen_z_threshold",
+    "eigen_ztest_bound",
+    "eigenvalue_bound",
+    "eigenvector_bound",
+    "hermite_bound",
+    "kernel_entry_bound",
+    "mercer_tail_bound",
+    "neuralef_loss_bounds",
+    "nngp_recursion_bound",
+    "nystrom_mse_slope_tolerance",
+    "quadrature_bound",
 ]
 
 #: Machine epsilon of float64 (2**-52); the unit roundoff is EPS / 2.
@@ -88,6 +106,10 @@ class Tolerance:
     reason: str
 
 
+#: The tolerance table: each :class:`Tolerance` by name, with its bound and its reason.
+#: The checks, the tests and the harness look their tolerances up here.
+#:
+#: :meta hide-value:
 POLICY: dict[str, Tolerance] = {
     t.name: t
     for t in [
@@ -232,7 +254,7 @@ POLICY: dict[str, Tolerance] = {
         Tolerance(
             "tree_dp",
             "SAFETY * C * eps * (M_{a/2} |X|) + SAFETY * C * tiny, C = K + 6h + 8, "
-            "h = height (hops) from the centre, K = min(2L - 1, (h + 1)(max #children + 1))",
+            "h = height (hops) from the DP's root, K = min(2L - 1, (h + 1)(max #children + 1))",
             "TreeMask(decay=a): M = A^-1 D A^-T with A = I - EP unit lower triangular, "
             "D = I - E^2, all factors nonnegative. The upward solve's row for v sums "
             "1 + #children terms, so its error is <= A^-T diag(gamma) A^-T |x| <= gamma(K) "
@@ -273,6 +295,150 @@ POLICY: dict[str, Tolerance] = {
             "bound holds entry by entry, hence for the minimum; the NIP adds a product and "
             "a division. Valid while no payload is subnormal (refimpl.graphs refuses "
             "payloads below tiny / eps).",
+        ),
+        Tolerance(
+            "eigenvalue",
+            "SAFETY (n + 16) eps ||A||_F for an n x n symmetric A (eigenvalue_bound)",
+            "Eigenvalues of a symmetric matrix whose entries carry a few roundings each "
+            "(kernel evaluation, quadrature-weight scaling: <= 16 eps relative, so "
+            "||dA||_2 <= ||dA||_F <= 16 eps ||A||_F), by a backward-stable eigensolver "
+            "(LAPACK syevr/syevd: backward error <= p(n) eps ||A||_2, Demmel, Applied "
+            "Numerical Linear Algebra, Thm 5.3 and Sec. 5.3): by Weyl every eigenvalue "
+            "moves by at most the sum. Also the threshold below which a Nystrom eigenvalue "
+            "is a rounding zero (beyond the numerical rank) and check_psd's floor.",
+        ),
+        Tolerance(
+            "eigenvector",
+            "sqrt(2) eigenvalue_bound / gap_j, at most 2 (eigenvector_bound)",
+            "Davis-Kahan sin(theta) theorem (Stewart & Sun, Matrix Perturbation Theory, "
+            "Thm V.3.6): a perturbation of 2-norm e moves a unit eigenvector whose "
+            "eigenvalue is gap away from the rest by sin(theta) <= e / gap, and "
+            "||v_hat - v|| <= sqrt(2) sin(theta) after aligning signs. Node values "
+            "psi(x_i) = v_i / sqrt(w_i) carry the factor 1 / sqrt(w_i); a Nystrom "
+            "extension at x adds sqrt(sum_i w_i k(x, x_i)^2) ||dv|| / mu (Cauchy-Schwarz).",
+        ),
+        Tolerance(
+            "kernel_entry",
+            "SAFETY * r * eps * magnitude, entry by entry: rbf r = (d + 8)(1 + z), "
+            "z = |x - y|^2 / 2 l^2; polynomial r = p (d + 4) + 1 on (|x||y| + c)^p; "
+            "arc-cosine r = 10 (d + 8)(n + 1) on |x|^n |y|^n",
+            "A kernel entry against a 30-digit mpmath oracle. exp(-z) with z rounded to a "
+            "relative (d + 2) eps has relative error z (d + 2) eps + eps; a power p of a "
+            "sum of d products carries p (d + 4) relative roundings of the sum of "
+            "|terms| (Higham eq. 3.5); the angle by Kahan's 2 atan2(|x^ - y^|, |x^ + y^|) "
+            "errs by <= (d + 8) eps radians for every angle (unlike acos of the cosine, "
+            "which loses half the digits near 0 and pi), and |J_n'| <= 3 pi.",
+        ),
+        Tolerance(
+            "nngp_recursion",
+            "SAFETY (L + 1)(d + 16) eps sqrt(K(x, x) K(y, y)) (nngp_recursion_bound)",
+            "The NNGP/NTK recursions carry (Sigma_11, Sigma_22, r - Sigma_12, r + Sigma_12), "
+            "each formed without cancellation, so every layer's angle 2 atan2(sqrt g, "
+            "sqrt h) is accurate to O(eps) absolutely; the input angle (Kahan) carries "
+            "(d + 8) eps; the ReLU angle map is a contraction (|d theta'/d theta| <= 1) and "
+            "the erf map is smooth, so errors add up over L layers; the NTK sums L + 1 "
+            "terms of size <= sqrt(Theta(x,x) Theta(y,y)). Measured against mpmath: <= 31 eps "
+            "at L = 10 (bound ~ 1e4 eps).",
+        ),
+        Tolerance(
+            "quadrature",
+            "SAFETY (n + r) eps sum_i w_i |g(x_i)| (quadrature_bound)",
+            "A quadrature sum of n terms, each with r roundings (the integrand's own "
+            "evaluation included), Higham eq. 4.4. Rounding only: every check either uses a "
+            "rule exact for its integrand (Gauss-Hermite for exp(-2 c x^2) on products of "
+            "RBF eigenfunctions; Gauss-Jacobi on polynomial profiles; the trapezoid rule on "
+            "trigonometric polynomials; a Gauss x trapezoid product rule on S^2), or one "
+            "with many more nodes than the integrand oscillates (residuals of entire "
+            "integrands, spec Sec. 4 #5), whose remainder is below this bound.",
+        ),
+        Tolerance(
+            "hermite_recurrence",
+            "SAFETY (m + 2 + 2 |w(x)|) eps max_{j<=m} |psi_j(x)| (hermite_bound)",
+            "Normalised Hermite functions by the forward three-term recurrence "
+            "g_{m+1} = sqrt(2/(m+1)) u g_m - sqrt(m/(m+1)) g_{m-1}: each step adds a few "
+            "relative roundings of the two terms, and forward recurrence is stable for the "
+            "wanted (dominant) solution, so errors grow linearly in m relative to the "
+            "running maximum (Gautschi, SIAM Rev. 9, 1967, Sec. 3); the weight e^w, "
+            "w = -(c - a) x^2, applied last, has relative error |w| eps per rounding of w. "
+            "Checked against mpmath up to m = 999.",
+        ),
+        Tolerance(
+            "mercer_tail",
+            "sqrt(T_N(x, x) T_N(y, y)) + rounding, T_N(x, x) = k(x, x) - sum_{j<=N} mu_j "
+            "psi_j(x)^2 (mercer_tail_bound)",
+            "Mercer: k - S_N = sum_{j>N} mu_j psi_j(x) psi_j(y), mu_j >= 0, so by "
+            "Cauchy-Schwarz |k - S_N|(x, y) <= sqrt(T_N(x, x) T_N(y, y)), and the diagonal "
+            "tails are computable from the partial sums themselves. A theorem, tight when "
+            "one term dominates the tail; the rounding of the sums (Higham eq. 4.4) is "
+            "added to each diagonal tail and to the off-diagonal sum.",
+        ),
+        Tolerance(
+            "decay_slope",
+            "|fitted slope + s| <= 0.15 (DECAY_SLOPE_TOLERANCE), s = d (kappa_0, NTK), "
+            "d + 2 (kappa_1), at degrees 80..160",
+            "An asymptotic rate, not a rounding bound (spec Sec. 4 #8; Bach 2017, Bietti & "
+            "Mairal 2019): mu_l = C l^-s (1 + O(1/l)), so the least-squares slope of "
+            "log mu_l over l in [80, 160] differs from -s by the O(1/l) correction, "
+            "measured 0.013 (d = 3) to 0.10 (d = 6); the quadrature values are far above "
+            "rounding there (Gauss-Legendre in the angle, spectral for these profiles).",
+        ),
+        Tolerance(
+            "eigen_ztest",
+            "t * sd + rounding, t = Student t (or normal) quantile at "
+            "EIGEN_FALSE_FAILURE_RATE / (2 m), Bonferroni over the m entries tested",
+            "A Monte-Carlo average of S iid terms against its exact expectation: "
+            "two-sided test at false-failure rate 1e-6, with the sd estimated from the "
+            "S terms (t with S - 1 degrees of freedom; exact for normal terms, asymptotic "
+            "by the CLT otherwise). One-sided versions (Hoffman-Wielandt: a mean below a "
+            "bound) use the same quantile. Where the expectation is itself a first-order "
+            "formula (E[R_jj] to O(1/B)), the O(1/B^2) remainder is allowed as the square "
+            "of the first-order term divided by mu_j.",
+        ),
+        Tolerance(
+            "nystrom_mse_slope",
+            "z sd + bias + NYSTROM_SLOPE_MODEL (nystrom_mse_slope_tolerance)",
+            "Slope of log(mean over R replicates of sum_j (mu_hat_j - mu_j)^2) against "
+            "log n, expected -1 (variance c/n; spec Sec. 4 #10): the log of a mean of R "
+            "terms with coefficient of variation cv has sd cv / sqrt(R) and bias "
+            "-cv^2 / 2R (delta method), propagated through the least-squares weights; "
+            "z at 1e-6; NYSTROM_SLOPE_MODEL = 0.1 allows for the squared O(1/n) bias "
+            "term of the eigenvalues (n mu-error^2 was flat within 10% over n = 25..400).",
+        ),
+        Tolerance(
+            "neuralef_loss",
+            "gamma = SAFETY (2B + 4) eps on R, propagated through U and l_j "
+            "(neuralef_loss_bounds); central differences: (err(psi + h) + "
+            "err(psi - h)) / 2h",
+            "R = (W psi)^T K (W psi) is two products of inner length B (Higham eq. 3.13): "
+            "|dR| <= gamma |W psi|^T |K| |W psi|; U = R_ij / R_ii and l_j = R_jj - sum "
+            "R_ij^2 / R_ii propagate it to first order. l_j is exactly quadratic in "
+            "column j, and with dyadic psi and h = 1/8 the perturbed inputs are exact, "
+            "so the difference quotient has no truncation error: only the two objective "
+            "roundings divided by 2h remain.",
+        ),
+        Tolerance(
+            "neuralef_population",
+            "eigenvalues rtol 1e-8, L2(p) error of psi_j 1e-6 (NEURALEF_POPULATION_RTOL, "
+            "NEURALEF_POPULATION_L2)",
+            "Convergence targets, not rounding bounds (spec Sec. 4 #15): population "
+            "NeuralEF with linear features is EigenGame on the Ritz matrix, whose fixed "
+            "points are the Ritz pairs (spec Sec. 1.2), so a deterministic run must reach "
+            "them. Where the learned pair is compared with a Ritz pair, Kato-Temple "
+            "(|rho - theta| <= ||r||^2 / gap) and Davis-Kahan (sin <= ||r|| / gap) bound the "
+            "distance by the learned pair's own residual r, and the target bounds ||r|| / gap.",
+        ),
+        Tolerance(
+            "neuralef_minibatch",
+            "L2(p) error <= 0.03 (NEURALEF_L2_TARGET) for components with mu_j / mu_1 >= 0.1 "
+            "whose predicted first-order bias is <= 0.02 (NEURALEF_RECOVERABLE_BIAS); "
+            "eigenvalue EMA within t sd sqrt((1 - m)/(1 + m)) + mu_1 0.03^2 of E[R_jj]",
+            "spec Sec. 1.8 and 4 #17. refimpl.eigen.minibatch predicts, to first order in "
+            "1/B, the function each player converges to (V-statistic diagonal and penalty "
+            "noise Var(R_ij) in an effective quadratic form) and E[R_jj]; a component is "
+            "asserted when its predicted bias leaves a third of the 0.03 target to the "
+            "optimiser's final fluctuation. The EMA of iid batch values has variance "
+            "(1 - m)/(1 + m) sd^2; a function error e moves the Rayleigh quotient by "
+            "<= mu_1 e^2. Components not predicted recoverable are reported, not asserted.",
         ),
         Tolerance(
             "exact",
@@ -620,7 +786,7 @@ QUADRATURE_RTOL = 64 * EPS
 
 
 def log_feature_bound(x, omega) -> np.ndarray:
-    """POLICY ``["log_sum_exp"]``: |error| of ``log xi(x, omega) = omega.x - |x|^2 / 2``.
+    """POLICY ``["log_sum_exp"]``: ``|error|`` of ``log xi(x, omega) = omega.x - |x|^2 / 2``.
 
     ``x`` has shape ``(..., n, d)`` and ``omega`` ``(..., J, d)``; returns ``(..., n, J)``.
     """
@@ -631,7 +797,7 @@ def log_feature_bound(x, omega) -> np.ndarray:
 
 
 def log_sum_exp_bound(term_error, n_terms: int, result) -> np.ndarray:
-    """POLICY ``["log_sum_exp"]``: |error| of ``log sum_j exp(t_j)`` over ``n_terms`` terms.
+    """POLICY ``["log_sum_exp"]``: ``|error|`` of ``log sum_j exp(t_j)`` over ``n_terms`` terms.
 
     ``term_error`` is the largest error of the ``t_j`` (broadcasting with ``result``).
     """
@@ -640,7 +806,7 @@ def log_sum_exp_bound(term_error, n_terms: int, result) -> np.ndarray:
 
 
 def weighted_average_bound(weights, weight_error, values, value_error=0.0) -> np.ndarray:
-    """POLICY ``["weighted_average"]``: |error| of ``sum_j w_j f_j / sum_j w_j``.
+    """POLICY ``["weighted_average"]``: ``|error|`` of ``sum_j w_j f_j / sum_j w_j``.
 
     Parameters
     ----------
@@ -668,7 +834,7 @@ def weighted_average_bound(weights, weight_error, values, value_error=0.0) -> np
 
 
 def gated_rfa_bound(phi_q, phi_k, v, gates) -> np.ndarray:
-    """POLICY ``["gated_scan"]``: |recurrence - closed form| of gated RFA, 2-D inputs.
+    """POLICY ``["gated_scan"]``: ``|recurrence - closed form|`` of gated RFA, 2-D inputs.
 
     ``phi_q, phi_k (L, m)``, ``v (L, dv)``, ``gates (L,)``; returns ``(L, dv)``.
     """
@@ -887,3 +1053,147 @@ NEURALEF_L2_TARGET = 0.03
 #: A component counts as recoverable when its predicted first-order bias is at most two
 #: thirds of NEURALEF_L2_TARGET; the last third is the optimiser's final fluctuation.
 NEURALEF_RECOVERABLE_BIAS = 0.02
+
+
+# -- the conformance harness (refimpl.testing: certify, assert_close) ----------------------------
+
+#: A float64 backend is allowed the error refimpl is allowed: both lie within the eps x
+#: condition bound of the exact value, so they differ by at most twice that bound.
+HARNESS_FLOAT64_FACTOR = 2.0
+#: ``c`` of the baseline rule: at most c times the error of the naive same-precision
+#: computation (flash-attention's and PyTorch SDPA's fudge factor).
+HARNESS_BASELINE_FACTOR = 2.0
+#: Units in the last place, at the output's magnitude, added to the baseline rule (the
+#: "any arithmetic on the result" term of flash-attention's atol).
+HARNESS_ULPS = 4
+#: Without an operation-specific bound: this many eps of the dtype times max|desired|.
+HARNESS_DEFAULT_ULPS = 16
+#: False-failure rate of each statistical check of the harness (gaussian_omega).
+HARNESS_FALSE_FAILURE_RATE = 1e-6
+#: torch.testing's default (rtol, atol) per dtype: the default floor never asks for less.
+HARNESS_TORCH_DEFAULTS = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5),
+                          "float32": (1.3e-6, 1e-5)}
+
+POLICY.update({t.name: t for t in [
+    Tolerance(
+        "harness_float64",
+        "|backend - refimpl| <= HARNESS_FLOAT64_FACTOR * bound, bound = the operation's "
+        "float64 eps x condition bound (the same function refimpl's own tests use)",
+        "refimpl.testing.certify with dtype='float64'. The bound B of the operation bounds "
+        "refimpl's error, and a backward-stable float64 implementation of the same "
+        "definition (any order of summation, any blocking) errs by at most B too; both "
+        "are within B of the exact value, hence within 2B of each other. A backend that "
+        "computes in float32 errs by ~1e-7 relative, nine orders above B, and fails.",
+    ),
+    Tolerance(
+        "harness_baseline",
+        "|backend - ref| <= max(B_dtype + B, c max|naive - ref| + HARNESS_ULPS "
+        "spacing_dtype(max|ref|)), B_dtype = B eps_dtype / eps_float64, c = 2",
+        "refimpl.testing.certify with dtype='float32' or 'float16'. Inputs are rounded to "
+        "the dtype first and both sides see the same rounded numbers; ref is refimpl in "
+        "float64 on them (its error B is negligible). The baseline rule of flash-attention "
+        "and PyTorch SDPA: at most c times the error of the naive computation at the "
+        "backend's precision, plus a few ulps at the output's magnitude (normwise over the "
+        "output). On tiny inputs the naive error can vanish by luck, so the rule never goes "
+        "below B_dtype, the eps x condition bound at the dtype's eps, which every "
+        "backward-stable implementation at that precision meets.",
+    ),
+    Tolerance(
+        "harness_default",
+        "HARNESS_DEFAULT_ULPS * eps_dtype * max|desired|; below float64 at least "
+        "torch.testing's atol + rtol |desired|",
+        "assert_close without a bound, a baseline or explicit rtol/atol: a normwise "
+        "static floor of 16 eps of the dtype relative to the output's scale (spec "
+        "anchors_style.md Sec. 3.2(d)1); for float32/float16 never stricter than "
+        "torch.testing.assert_close.",
+    ),
+    Tolerance(
+        "harness_statistical",
+        "|z| <= norm.isf(HARNESS_FALSE_FAILURE_RATE / (2 k)) over the k moments compared",
+        "Random draws a backend cannot reproduce (gaussian_omega): the first moments of "
+        "the rows and of their squared norms against N(0, I) and chi^2(d), with the exact "
+        "standard errors of iid rows (conservative for orthogonal blocks, whose rows are "
+        "uncorrelated and whose squared coordinates are negatively correlated); two-sided "
+        "z-tests, Bonferroni over the moments, false-failure rate 1e-6 per check.",
+    ),
+]})
+
+
+def dtype_eps(dtype) -> float:
+    """Machine epsilon of a floating dtype (``numpy.finfo(dtype).eps``)."""
+    return float(np.finfo(np.dtype(dtype)).eps)
+
+
+def dtype_spacing(magnitude, dtype) -> float:
+    """The spacing of ``dtype`` at ``|magnitude|`` (at the largest finite number beyond it)."""
+    top = float(np.finfo(np.dtype(dtype)).max)
+    return float(np.spacing(np.asarray(min(abs(float(magnitude)), top), dtype=np.dtype(dtype))))
+
+
+def harness_allowance(bound, dtype, magnitude) -> np.ndarray:
+    """The error a backend at ``dtype`` is allowed on one output (POLICY ``harness_*``).
+
+    ``bound`` is the operation's float64 bound; ``magnitude`` the output's max ``|value|``.
+    float64: the bound itself. Lower precision: the bound at the dtype's eps plus
+    HARNESS_ULPS ulps at the magnitude. Used for invariants (backend against backend).
+    """
+    bound = np.asarray(bound, dtype=np.float64)
+    if np.dtype(dtype) == np.float64:
+        return bound
+    return bound * (dtype_eps(dtype) / EPS) + HARNESS_ULPS * dtype_spacing(magnitude, dtype)
+
+
+def harness_tolerance(desired, *, dtype="float64", bound=None, baseline=None, rtol=None,
+                      atol=None) -> np.ndarray:
+    """The elementwise tolerance on ``|actual - desired|`` by the harness policy.
+
+    Parameters
+    ----------
+    desired : array_like
+        The reference (float64, from inputs already rounded to ``dtype``).
+    dtype : dtype
+        The backend's precision.
+    bound : array_like, optional
+        The operation's float64 error bound (e.g. :func:`softmax_attention_bound`).
+    baseline : array_like, optional
+        The same computation done naively at ``dtype`` (used below float64 only).
+    rtol, atol : float, optional
+        Explicit tolerances ``atol + rtol |desired|``; they override everything else.
+
+    Returns
+    -------
+    numpy.ndarray, the shape of ``desired``
+    """
+    desired = np.asarray(desired, dtype=np.float64)
+    dt = np.dtype(dtype)
+    if rtol is not None or atol is not None:
+        return np.broadcast_to((atol or 0.0) + (rtol or 0.0) * np.abs(desired), desired.shape)
+    scale = float(np.abs(desired).max(initial=0.0))
+    if bound is None:
+        tol = np.full(desired.shape, HARNESS_DEFAULT_ULPS * dtype_eps(dt) * scale)
+        if dt.name in HARNESS_TORCH_DEFAULTS:
+            t_rtol, t_atol = HARNESS_TORCH_DEFAULTS[dt.name]
+            tol = np.maximum(tol, t_atol + t_rtol * np.abs(desired))
+        return tol
+    bound = np.broadcast_to(np.asarray(bound, dtype=np.float64), desired.shape)
+    if dt == np.float64:
+        return HARNESS_FLOAT64_FACTOR * bound
+    tol = bound * (dtype_eps(dt) / EPS) + bound
+    if baseline is not None:
+        baseline = np.asarray(baseline, dtype=np.float64)
+        if baseline.shape == desired.shape and np.all(np.isfinite(baseline)):
+            rule = (HARNESS_BASELINE_FACTOR * float(np.abs(baseline - desired).max(initial=0.0))
+                    + HARNESS_ULPS * dtype_spacing(scale, dt))
+            tol = np.maximum(tol, rule)
+    return tol
+
+
+def harness_z_threshold(n_moments: int) -> float:
+    """POLICY ``["harness_statistical"]``: two-sided z at HARNESS_FALSE_FAILURE_RATE, Bonferroni."""
+    return estimator_z_threshold(n_moments, HARNESS_FALSE_FAILURE_RATE)
+
+
+__all__ += ["HARNESS_BASELINE_FACTOR", "HARNESS_DEFAULT_ULPS", "HARNESS_FALSE_FAILURE_RATE",
+            "HARNESS_FLOAT64_FACTOR", "HARNESS_TORCH_DEFAULTS", "HARNESS_ULPS", "dtype_eps",
+            "dtype_spacing",
+            "harness_allowance", "harness_tolerance", "harness_z_threshold"]

@@ -36,7 +36,8 @@ def test_docstring_examples(name):
 
 
 PUBLIC_MODULES = ["refimpl.attention", "refimpl.estimators", "refimpl.features",
-                  "refimpl.graphs", "refimpl.masks", "refimpl.mp"]
+                  "refimpl.graphs", "refimpl.masks", "refimpl.mp", "refimpl.eigen",
+                  "refimpl.testing", "refimpl.testing.strategies"]
 
 
 @pytest.mark.parametrize("module_name", PUBLIC_MODULES)

@@ -194,6 +194,8 @@ def _neuralef_rows():
              sampler=np.zeros((3, 1)), k=1, batch_size=4),
         _bad(sampler, ValueError, r"sampler weights.*positive", "fit-rule-weights",
              sampler=(np.zeros(3), -np.ones(3)), k=1),
+        _bad(sampler, ValueError, r"sampler weights.*sum to 1", "fit-rule-weights-sum",
+             sampler=(np.zeros(3), np.ones(3)), k=1),
         _bad(nngp_monte_carlo, ValueError, r"n_networks.*positive", "mc-n-networks-0", x=X,
              depth=1, n_networks=0),
         _bad(ntk_monte_carlo, ValueError, r"width.*positive", "mc-width-0", x=X, depth=1,

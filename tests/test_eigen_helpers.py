@@ -1,8 +1,9 @@
 """Shared helpers of the ``test_eigen*`` files, and tests of the helpers themselves.
 
 * :func:`mp_recursion`: the NNGP/NTK recursion in mpmath at 40 digits, written from the
-  expectations of spec Sec. 3(f) (``acos`` of the exact cosine), the reference of the
-  float64 recursion;
+  expectations of spec Sec. 3(f) (``acos`` of the exact cosine; shared with
+  ``refimpl verify`` through ``refimpl.eigen._reference``), the reference of the float64
+  recursion;
 * :func:`align_signs`: eigenfunctions are defined up to sign;
 * :func:`sphere_points`: points on the sphere of radius ``sqrt(d / 2)``, where
   :math:`\\Sigma^l(x, x) = 1` for ``sigma_w2 = 2``, ``sigma_b2 = 0``.
@@ -10,7 +11,6 @@
 
 from __future__ import annotations
 
-import mpmath as mp
 import numpy as np
 import pytest
 from hypothesis import given
@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from test_masks import assert_within, seeds
 
 from refimpl import tolerances
+from refimpl.eigen import _reference
 
 __all__ = ["align_signs", "assert_within", "mp_recursion", "seeds", "sphere_points"]
 
@@ -36,40 +37,10 @@ def align_signs(estimate: np.ndarray, exact: np.ndarray, weights=None) -> np.nda
     return estimate * np.where(signs == 0, 1.0, signs)
 
 
-def _mp_expectations(a, b, c, activation):
-    """E[phi(u)phi(v)], E[phi(u)^2], E[phi(v)^2], E[phi'(u)phi'(v)] for cov [[a, c], [c, b]]."""
-    if activation == "relu":
-        r = mp.sqrt(a * b)
-        cos = max(min(c / r, mp.mpf(1)), mp.mpf(-1)) if r > 0 else mp.mpf(0)
-        theta = mp.acos(cos)
-        cross = r / (2 * mp.pi) * (mp.sin(theta) + (mp.pi - theta) * cos)
-        return cross, a / 2, b / 2, (mp.pi - theta) / (2 * mp.pi)
-    ta, tb = 1 + 2 * a, 1 + 2 * b
-    cross = 2 / mp.pi * mp.asin(2 * c / mp.sqrt(ta * tb))
-    dot = 4 / mp.pi / mp.sqrt(ta * tb - 4 * c * c)
-    return cross, 2 / mp.pi * mp.asin(2 * a / ta), 2 / mp.pi * mp.asin(2 * b / tb), dot
-
-
 def mp_recursion(x, y, depth, activation="relu", sigma_w2=2.0, sigma_b2=0.0, dps=40):
     """``(NNGP, NTK)`` matrices of spec Sec. 3(f) computed in mpmath at ``dps`` digits."""
-    with mp.workdps(dps):
-        sw2, sb2 = mp.mpf(sigma_w2), mp.mpf(sigma_b2)
-        nngp, ntk = np.empty((len(x), len(y))), np.empty((len(x), len(y)))
-        for i, xi in enumerate(x):
-            for j, yj in enumerate(y):
-                u = [mp.mpf(float(t)) for t in xi]
-                v = [mp.mpf(float(t)) for t in yj]
-                d = len(u)
-                a = sw2 * mp.fsum(t * t for t in u) / d + sb2
-                b = sw2 * mp.fsum(t * t for t in v) / d + sb2
-                c = sw2 * mp.fsum(p * q for p, q in zip(u, v)) / d + sb2
-                theta = c
-                for _ in range(depth):
-                    cross, ea, eb, dot = _mp_expectations(a, b, c, activation)
-                    a, b, c = sw2 * ea + sb2, sw2 * eb + sb2, sw2 * cross + sb2
-                    theta = theta * sw2 * dot + c
-                nngp[i, j], ntk[i, j] = float(c), float(theta)
-        return nngp, ntk
+    nngp, ntk = _reference.mp_recursion(x, y, depth, activation, sigma_w2, sigma_b2, dps)
+    return nngp, ntk
 
 
 # -- tests of the helpers --------------------------------------------------------------------

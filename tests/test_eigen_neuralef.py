@@ -345,9 +345,11 @@ def test_minibatch_linear_recovers_what_the_analysis_predicts():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("batch_size,steps", [(256, 4000), (1024, 4000)])
-def test_minibatch_linear_long(batch_size, steps):
-    _minibatch_check(batch_size, steps, 0.01, seed=1)
+def test_minibatch_linear_long():
+    """B = 256, 4000 steps: components 1-2 recoverable (predicted bias 0.007, 0.002), the
+    third not (0.057)."""
+    recoverable, *_ = _minibatch_check(256, 4000, 0.01, seed=1)
+    np.testing.assert_array_equal(recoverable, [True, True, False, False, False])
 
 
 def test_batch_eigenvalue_formula_by_monte_carlo():
@@ -397,4 +399,6 @@ def test_mlp_paper_setting_short():
 
 @pytest.mark.slow
 def test_mlp_paper_setting_long():
-    _mlp_check(4, 6000, 3, seed=1)
+    """6000 steps: the third component too (its error was 0.020 at 6000 steps, 0.028 at
+    2000, while the linear analysis predicts a bias of only 0.006 at B = 256)."""
+    _mlp_check(3, 6000, 3, seed=1)

@@ -11,6 +11,8 @@ tests/test_features.py); their negative controls must fail the same tests.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -119,9 +121,9 @@ def test_ra_identity_by_cubature(d, seed):
 @given(case=problems(), m=st.integers(1, 12), causal=st.booleans(), orthogonal=st.booleans())
 def test_rfa_log_space_matches_dense_kernel_oracle(case, m, causal, orthogonal):
     q, k, v, rng = case
-    if causal:
-        k, v = k[:1].repeat(q.shape[0], 0) + rng.standard_normal(q.shape) * 0.1, v[:1].repeat(
-            q.shape[0], 0)
+    if causal:  # one key per query: neighbouring queries, shifted
+        k = np.roll(q, 1, axis=0) + 0.1 * rng.standard_normal(q.shape)
+        v = rng.standard_normal((q.shape[0], v.shape[1]))
     omega = gaussian_omega(m, q.shape[1], orthogonal=orthogonal, rng=rng)
     qt, kt = vest.scaled(q, k)
     dense = kernel_attention(positive_features(qt, omega), positive_features(kt, omega), v,
@@ -420,11 +422,38 @@ BAD = [
                              "v": np.ones((3, 1)), "gates": [0.5, 0.5]}, ValueError, "gates"),
     (gated_rfa, {"phi_q": np.ones((3, 2)), "phi_k": np.ones((3, 2)), "v": np.ones((3, 1)),
                  "gates": [1.0, 1.0, 0.5]}, ValueError, "row 0"),
+    # finite input whose products overflow: refused by name, never NaN or a RuntimeWarning
+    (lara_attention, {"q": Q * 1e200, "k": K, "v": V, "num_proposals": 2}, ValueError,
+     "overflows float64.*q, k"),
+    (softmax_mixture, {"q": Q * 1e200, "k": K * 1e200}, ValueError, "overflows float64"),
+    (ra_target, {"omega": np.full(3, 1e300), "k": K * 1e10, "v": V}, ValueError,
+     "overflows float64"),
 ]
 
 
 @pytest.mark.parametrize("func, kwargs, exc, pattern", BAD,
                          ids=[f"{f.__name__}-{i}" for i, (f, *_) in enumerate(BAD)])
 def test_bad_input_is_refused_by_name(func, kwargs, exc, pattern):
-    with pytest.raises(exc, match=pattern):
-        func(**kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the error must come first, not a RuntimeWarning
+        with pytest.raises(exc, match=pattern):
+            func(**kwargs)
+
+
+# -- the sympy proofs can fail ---------------------------------------------------------------------
+
+def test_proof_of_lemma2_rejects_the_summary_typo():
+    """proofs/importance_sampling.py: |x - y| in place of |x + y| in MSE+ must not prove."""
+    pytest.importorskip("sympy")
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "proofs" / "importance_sampling.py"
+    spec = importlib.util.spec_from_file_location("_refimpl_proofs_is_control", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.prove_positive_mse(positive_sign=True) is True
+    assert module.prove_positive_mse(positive_sign=False) is False
+    x = module.sp.Symbol("x", real=True)
+    assert module._vanishes(module.sp.exp(x) * module.sp.exp(-x) - 1) is True
+    assert module._vanishes(module.sp.exp(x) * module.sp.exp(x) - 1) is False

@@ -1,6 +1,6 @@
 """``refimpl bench``: scaling of each fast path against its dense oracle.
 
-Benchmarks are registered per family (see :mod:`refimpl.bench._timing`); :func:`run` runs
+Benchmarks are registered per family (see ``refimpl.bench._timing``); :func:`run` runs
 them, printing a progress line per size and a table per benchmark (times, ratios and the
 fitted exponent of time in size), and optionally writes JSON and log-log plots. These are
 measurements, not tests: nothing here asserts a speed.

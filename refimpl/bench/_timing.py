@@ -40,7 +40,8 @@ __all__ = [
 
 #: Modules whose import registers benchmarks, one per family.
 BENCH_MODULES = ["refimpl.bench.masked", "refimpl.bench.graphs", "refimpl.bench.trees",
-                 "refimpl.bench.graph_kernels", "refimpl.bench.estimators"]
+                 "refimpl.bench.graph_kernels", "refimpl.bench.estimators",
+                 "refimpl.bench.eigen"]
 
 
 # -- the registry ---------------------------------------------------------------------------
@@ -161,7 +162,7 @@ def best_times(funcs: Mapping[str, Callable[[], object]], *, quick: bool = False
     check : callable, optional
         Called once with the dict of the warm-up outputs, before any timed round, so
         that a wrong answer is never timed; it should raise if they are wrong. Its
-        return value is :attr:`Timing.checked`.
+        return value is ``Timing.checked``.
 
     Returns
     -------

@@ -38,17 +38,16 @@ Examples
 """
 
 from ._base import Eigenfunctions
+from .circle import circle_eigen, von_mises_eigen
 from .closed_forms import (
     DiscreteSpectrum,
     brownian_bridge_discrete,
     brownian_bridge_eigen,
     brownian_discrete,
     brownian_eigen,
-    circle_eigen,
     hermite_functions,
     polynomial_eigen_1d,
     rbf_gaussian_eigen,
-    von_mises_eigen,
 )
 from .kernels import (
     arccos_kernel,

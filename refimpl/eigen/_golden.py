@@ -90,7 +90,11 @@ def regenerate(dps: int = 40, digits: int = 25) -> dict[str, list[str]]:
     """Recompute every golden spectrum with mpmath at ``dps`` digits (about 20 s)."""
     import mpmath as mp
 
-    mp.mp.dps = dps
+    with mp.workdps(dps):  # no global state: the precision is restored on exit
+        return _regenerate(mp, dps, digits)
+
+
+def _regenerate(mp, dps: int, digits: int) -> dict[str, list[str]]:
     def fmt(v):
         v = mp.mpf(v)
         return "0" if abs(v) < mp.mpf(10) ** (10 - dps) else mp.nstr(v, digits, strip_zeros=False)

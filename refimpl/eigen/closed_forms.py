@@ -4,11 +4,11 @@ r"""Closed-form spectra of kernel integral operators: the oracles of :mod:`refim
   Hermite functions from their normalised three-term recurrence (stable for large k);
 * Brownian motion and the Brownian bridge on :math:`U[0, 1]` (sine bases), and the exact
   spectra of their equispaced Nyström matrices;
-* stationary kernels on the circle (Fourier), the von Mises kernel exactly;
 * the polynomial kernel :math:`(xx' + c)^p` on an interval, through an orthonormal
   Legendre basis (rank :math:`p + 1`).
 
-Dot-product kernels on spheres (Funk--Hecke) are in :mod:`refimpl.eigen.sphere`.
+Stationary kernels on the circle are in :mod:`refimpl.eigen.circle`, dot-product kernels
+on spheres (Funk--Hecke) in :mod:`refimpl.eigen.sphere`.
 Formulas, pitfalls and golden values: ``spec/neuralef.md`` Sec. 3 and 5.
 """
 
@@ -18,13 +18,10 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-import scipy.fft
-import scipy.special
 from numpy.polynomial import legendre as npleg
 from numpy.polynomial import polynomial as nppoly
 
 from .._validate import nonnegative_int, positive_int, real_scalar
-from ..tolerances import EPS, FFT_CONSTANT
 from ._base import Eigenfunctions
 
 __all__ = [
@@ -33,11 +30,9 @@ __all__ = [
     "brownian_bridge_eigen",
     "brownian_discrete",
     "brownian_eigen",
-    "circle_eigen",
     "hermite_functions",
     "polynomial_eigen_1d",
     "rbf_gaussian_eigen",
-    "von_mises_eigen",
 ]
 
 #: Rescale the Hermite recurrence when a value exceeds this (far from overflow).
@@ -228,6 +223,14 @@ class DiscreteSpectrum(NamedTuple):
 
     ``values[i, j]`` is :math:`\\psi_j(x_i)`, normalised so that
     :math:`\\sum_i w_i\\psi_j(x_i)^2 = 1`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from refimpl.eigen import brownian_discrete
+    >>> s = brownian_discrete(4)
+    >>> s.nodes, round(float(s.weights @ s.values[:, 0] ** 2), 14)
+    (array([0.25, 0.5 , 0.75, 1.  ]), 1.0)
     """
 
     nodes: np.ndarray
@@ -316,120 +319,6 @@ def brownian_bridge_discrete(n) -> DiscreteSpectrum:
     values[[0, -1]] = 0.0
     mu = 1.0 / (2 * (n + 1) * np.sin(j * np.pi / (2 * n + 2))) ** 2
     return DiscreteSpectrum(i / (n + 1), weights, mu, values)
-
-
-# -- the circle ----------------------------------------------------------------------------
-
-def _fourier_eigen(coefficients: np.ndarray, k: int, method: str, info: dict) -> Eigenfunctions:
-    """Eigenpairs 1, sqrt2 cos(n t), sqrt2 sin(n t) with eigenvalues ``coefficients[n]``."""
-    top = coefficients.size - 1
-    if k > 2 * top + 1:
-        raise ValueError(f"k must be at most {2 * top + 1} for these {top + 1} frequencies; "
-                         f"got {k}")
-    freq = np.concatenate([[0], np.repeat(np.arange(1, top + 1), 2)])
-    is_sine = np.concatenate([[False], np.tile([False, True], top)])
-    order = np.argsort(-coefficients[freq], kind="stable")[:k]
-    freq, is_sine = freq[order], is_sine[order]
-
-    def evaluate(x):
-        t = x[:, :1] * freq
-        scale = np.where(freq == 0, 1.0, np.sqrt(2.0))
-        return scale * np.where(is_sine, np.sin(t), np.cos(t))
-
-    return Eigenfunctions(coefficients[freq], evaluate, dim=1, method=method, degrees=freq,
-                          info=dict(info, sine=is_sine))
-
-
-def circle_eigen(kernel_fn, k, *, n_nodes=None) -> Eigenfunctions:
-    r"""Eigenpairs of a stationary kernel :math:`f(\theta - \theta')` on the circle.
-
-    Parameters
-    ----------
-    kernel_fn : callable
-        ``f(t)``: the kernel as a vectorised function of the angle difference; even,
-        :math:`2\pi`-periodic and positive definite.
-    k : int
-        Number of eigenpairs (counted with multiplicity).
-    n_nodes : int, optional
-        Number of equispaced nodes of the trapezoid rule (default
-        ``max(8 k, 512)``, rounded up to a fast FFT length).
-
-    Returns
-    -------
-    Eigenfunctions
-        Degrees (frequencies) in ``.degrees``; ``info["sine"]`` marks sine functions.
-
-    Notes
-    -----
-    Under :math:`d\theta / 2\pi` the eigenfunctions are :math:`1, \sqrt2\cos n\theta,
-    \sqrt2\sin n\theta` with eigenvalues the Fourier coefficients (spec Sec. 3(c))
-
-    .. math:: \mu_n = \frac1{2\pi}\int_0^{2\pi} f(t)\cos(nt)\,dt ,
-
-    of multiplicity 2 for :math:`n \ge 1`. They are computed by the trapezoid rule with
-    :math:`N` nodes (one real FFT), which returns exactly the aliased sums
-    :math:`\sum_{q \in \mathbb Z}\mu_{n + qN}`: spectrally accurate for analytic
-    :math:`f`. Coefficients within the FFT's rounding bound of zero are reported as 0
-    (and ordered by frequency). :math:`O(N \log N)`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from refimpl.eigen import circle_eigen
-    >>> ef = circle_eigen(lambda t: np.exp(2.0 * (np.cos(t) - 1.0)), 3)  # von Mises, kappa 2
-    >>> ef.eigenvalues.round(10).tolist()
-    [0.3085083226, 0.2152692892, 0.2152692892]
-    """
-    k = positive_int(k, "k")
-    if not callable(kernel_fn):
-        raise TypeError(f"kernel_fn must be a callable f(t); got {type(kernel_fn).__name__}")
-    n = max(8 * k, 512) if n_nodes is None else positive_int(n_nodes, "n_nodes")
-    n = scipy.fft.next_fast_len(n, real=True)
-    t = 2.0 * np.pi * np.arange(n) / n
-    values = np.asarray(kernel_fn(t), dtype=np.float64)
-    if values.shape != t.shape or not np.all(np.isfinite(values)):
-        raise ValueError(f"kernel_fn must return finite values of shape {t.shape}; got "
-                         f"shape {values.shape}")
-    coefficients = scipy.fft.rfft(values).real / n
-    # Coefficients within the FFT's rounding bound (Higham Thm 24.2) of zero carry no
-    # ordering information: report them as 0, so that they are ordered by frequency.
-    noise = FFT_CONSTANT * np.log2(n) * EPS * float(np.max(np.abs(values)))
-    coefficients[np.abs(coefficients) <= noise] = 0.0
-    top = (n - 1) // 2  # drop the Nyquist frequency of even n (it has multiplicity one)
-    return _fourier_eigen(coefficients[: top + 1], k, "circle (trapezoid rule + FFT)",
-                          {"n_nodes": n})
-
-
-def von_mises_eigen(k, *, kappa) -> Eigenfunctions:
-    r"""Eigenpairs of the von Mises kernel :math:`\exp(\kappa(\cos(\theta - \theta') - 1))`.
-
-    Parameters
-    ----------
-    k : int
-        Number of eigenpairs (with multiplicity).
-    kappa : float
-        :math:`\kappa \ge 0`.
-
-    Returns
-    -------
-    Eigenfunctions
-
-    Notes
-    -----
-    :math:`\mu_n = e^{-\kappa} I_n(\kappa)` (``scipy.special.ive``), multiplicity 2 for
-    :math:`n \ge 1` (spec Sec. 3(c)); :math:`\sum_{n \in \mathbb Z}\mu_n = 1`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from refimpl.eigen import von_mises_eigen
-    >>> von_mises_eigen(5, kappa=2.0).eigenvalues.round(10).tolist()
-    [0.3085083226, 0.2152692892, 0.2152692892, 0.0932390333, 0.0932390333]
-    """
-    k = positive_int(k, "k")
-    kappa = real_scalar(kappa, "kappa", low=0.0)
-    mu = scipy.special.ive(np.arange(k // 2 + 1), kappa)
-    return _fourier_eigen(mu, k, "von_mises (e^-kappa I_n)", {"kappa": kappa})
 
 
 # -- the polynomial kernel on an interval -----------------------------------------------------

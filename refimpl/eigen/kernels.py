@@ -87,7 +87,8 @@ def rbf_kernel(x, y=None, *, lengthscale=1.0) -> np.ndarray:
 
     Notes
     -----
-    GPML [1]_ Eq. (4.9) with unit signal variance. Each entry has relative error at most
+    GPML (Rasmussen & Williams 2006) Eq. (4.9) with unit signal variance. Each entry has
+    relative error at most
     :math:`(d + 4)\,\epsilon\,(1 + \|x - y\|^2 / 2\ell^2)`; :math:`O(npd)` time. The
     official NeuralEF code's ``rbf_kernel(1, l)`` divides by :math:`2l`, so its ``l`` is
     :math:`\ell^2` (spec Sec. 1.6).
@@ -195,7 +196,7 @@ def arccos_kernel(x, y=None, *, order) -> np.ndarray:
 
     Notes
     -----
-    Cho & Saul [2]_ Eq. (2)-(4):
+    Cho & Saul (NeurIPS 2009) Eq. (2)-(4):
 
     .. math::
 

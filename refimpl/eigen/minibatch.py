@@ -112,6 +112,12 @@ class MinibatchPrediction(NamedTuple):
     bias : numpy.ndarray, shape (k,)
         :math:`L^2(p)` distance between predicted and Ritz functions (at most
         :math:`\\sqrt2` after sign alignment).
+
+    Examples
+    --------
+    >>> from refimpl.eigen import MinibatchPrediction
+    >>> MinibatchPrediction._fields
+    ('coefficients', 'ritz', 'ritz_values', 'bias')
     """
 
     coefficients: np.ndarray

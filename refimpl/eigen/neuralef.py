@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validate import as_float_array, as_rng, positive_int, real_scalar
+from ..tolerances import summation_bound
 from ._base import Eigenfunctions
 from ._models import ACTIVATIONS, Adam, LinearModel, ParallelMLP
 from .kernels import as_points
@@ -34,8 +35,16 @@ from .kernels import as_points
 __all__ = ["NeuralEFLoss", "l2_batch_norm", "neuralef_fit", "neuralef_loss"]
 
 
-class NeuralEFLoss(NamedTuple):
-    """What :func:`neuralef_loss` returns.
+class _ObjectiveAndGradient(NamedTuple):
+    objective: np.ndarray
+    gradient: np.ndarray
+
+
+class NeuralEFLoss(_ObjectiveAndGradient):
+    """What :func:`neuralef_loss` returns: the pair ``(objective, gradient)`` of the contract.
+
+    It unpacks as ``objective, gradient = neuralef_loss(psi, K)``; ``R`` is an extra
+    attribute.
 
     Attributes
     ----------
@@ -45,11 +54,21 @@ class NeuralEFLoss(NamedTuple):
         :math:`\\partial\\ell_j/\\partial\\Psi_{bj}`, the other columns held fixed.
     R : numpy.ndarray, shape (k, k)
         :math:`\\hat R`; its diagonal is the batch eigenvalue estimate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from refimpl.eigen import neuralef_loss
+    >>> out = neuralef_loss(np.ones((2, 1)), np.eye(2))
+    >>> objective, gradient = out
+    >>> objective, out.R
+    (array([0.5]), array([[0.5]]))
     """
 
-    objective: np.ndarray
-    gradient: np.ndarray
-    R: np.ndarray
+    def __new__(cls, objective, gradient, R):
+        self = super().__new__(cls, objective, gradient)
+        self.R = R
+        return self
 
 
 def _batch_weights(weights, B: int) -> np.ndarray:
@@ -78,7 +97,8 @@ def neuralef_loss(psi, K, *, weights=None) -> NeuralEFLoss:
     Returns
     -------
     NeuralEFLoss
-        ``(objective (k,), gradient (B, k), R (k, k))``.
+        The pair ``(objective (k,), gradient (B, k))``, with ``.R`` the ``(k, k)`` matrix
+        :math:`\\hat R`.
 
     Notes
     -----
@@ -177,7 +197,11 @@ class _Source:
             if w.shape != (x.shape[0],) or np.any(w <= 0):
                 raise ValueError(f"sampler weights must be {x.shape[0]} positive numbers; "
                                  f"got shape {w.shape}")
-            self.fixed = (x, w / w.sum(), self._kernel(x))
+            total = float(w.sum())
+            if abs(total - 1.0) > float(summation_bound(w.size, total)):
+                raise ValueError(f"sampler weights must sum to 1 (a probability measure); "
+                                 f"got {total!r}")
+            self.fixed = (x, w, self._kernel(x))
         elif callable(sampler):
             self.sampler = sampler
         else:
@@ -263,7 +287,8 @@ def neuralef_fit(kernel, sampler, k, *, features=None, hidden=(32, 32), activati
         ``sampler(n, rng) -> (n, d)`` draws from the input measure; an ``(N, d)`` array
         is an empirical measure (batches drawn without replacement, as the official
         code does); a pair ``(nodes, weights)`` is a quadrature rule used whole at every
-        step, which optimises the population objective deterministically.
+        step, which optimises the population objective deterministically (positive
+        weights summing to one).
     k : int
         Number of eigenfunctions.
     features : callable, optional

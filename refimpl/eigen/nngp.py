@@ -131,7 +131,7 @@ def nngp_kernel(x, y=None, *, depth, activation="relu", sigma_w2=2.0, sigma_b2=0
 
     Notes
     -----
-    NTK parametrisation (spec Sec. 3(f); Lee et al. 2018 [3]_ Eq. 4):
+    NTK parametrisation (spec Sec. 3(f); Lee et al., ICLR 2018, Eq. 4):
     :math:`h^1 = \tfrac{\sigma_w}{\sqrt d} W^1 x + \sigma_b b^1`,
     :math:`h^{l+1} = \tfrac{\sigma_w}{\sqrt{n_l}} W^{l+1}\phi(h^l) + \sigma_b b^{l+1}`,
 
@@ -142,7 +142,7 @@ def nngp_kernel(x, y=None, *, depth, activation="relu", sigma_w2=2.0, sigma_b2=0
         [\phi(u)\phi(v)] + \sigma_b^2 .
 
     ReLU: :math:`\mathbb E[\phi\phi] = \frac{\sqrt{\Sigma_{11}\Sigma_{22}}}{2\pi}
-    (\sin\theta + (\pi - \theta)\cos\theta)`; erf (Williams 1997 [4]_):
+    (\sin\theta + (\pi - \theta)\cos\theta)`; erf (Williams, NeurIPS 1997):
     :math:`\frac2\pi\arcsin\frac{2\Sigma_{12}}{\sqrt{(1 + 2\Sigma_{11})(1 + 2\Sigma_{22})}}`.
     The state carried between layers is :math:`(\Sigma_{11}, \Sigma_{22},
     r - \Sigma_{12}, r + \Sigma_{12})`, :math:`r = \sqrt{\Sigma_{11}\Sigma_{22}}`, each
@@ -176,7 +176,7 @@ def ntk_kernel(x, y=None, *, depth, activation="relu", sigma_w2=2.0, sigma_b2=0.
 
     Notes
     -----
-    Jacot et al. [3]_ Thm. 1 (spec Sec. 3(f)):
+    Jacot et al. (NeurIPS 2018) Thm. 1 (spec Sec. 3(f)):
 
     .. math::
 

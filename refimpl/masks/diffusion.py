@@ -177,7 +177,7 @@ class DiffusionMask(Mask):
         The generator: an adjacency (``W = A``), a normalised adjacency
         ``D^{-1/2} A D^{-1/2}``, or the negative Laplacian ``A - D`` (the heat kernel
         proper). A graph means its weighted adjacency with nodes in sorted order (see
-        :mod:`refimpl.masks.diffusion`). Need not be symmetric.
+        ``refimpl.masks.diffusion``). Need not be symmetric.
     lam : float, default 1.0
         The diffusion time :math:`\lambda` (any finite real).
 
@@ -200,7 +200,7 @@ class DiffusionMask(Mask):
     with ``m`` and ``s`` chosen so that the truncation is a backward error of at most
     :math:`2^{-53}\lVert B\rVert_1`. Only products with the sparse ``W`` occur: O(s m
     nnz(W)) per column, i.e. O(nnz(W) (1 + \|\lambda W\|_1)) [2]_. The oracle
-    :meth:`toarray` is :math:`e^{\mu}\big(\mathrm{expm}(2^{-k}B)\big)^{2^k}` of the
+    :meth:`.toarray` is :math:`e^{\mu}\big(\mathrm{expm}(2^{-k}B)\big)^{2^k}` of the
     dense matrix, :func:`scipy.linalg.expm` (Pade scaling and squaring [3]_) after an
     exact scaling by :math:`2^k \ge \lVert B\rVert_1`, O(L^3). The scalar shift is
     exact, :math:`e^{\lambda W} = e^{\mu}e^{B}` (Higham's preprocessing); the pre-scaling
@@ -354,7 +354,7 @@ class RegularizedLaplacianMask(Mask):
     product factorises ``A`` once with :func:`scipy.sparse.linalg.splu` (symmetric
     mode, minimum-degree ordering of :math:`A + A^T`; no pivoting is needed for a
     diagonally dominant matrix) and then solves, O(nnz(LU)) per column. The oracle
-    :meth:`toarray` builds the dense ``A`` from the definition and solves :math:`AM = I`
+    :meth:`.toarray` builds the dense ``A`` from the definition and solves :math:`AM = I`
     by LAPACK LU (:func:`scipy.linalg.lu_factor`), O(L^3). Both are held to
     :data:`refimpl.tolerances.POLICY` ``["lu_solve"]`` with their own factors.
 

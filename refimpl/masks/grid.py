@@ -45,7 +45,7 @@ class GridRPEMask(Mask):
         Takes an integer array of offsets of shape ``(..., k)`` and returns the mask
         values, shape ``(...)``. Offsets range over ``-(n_a - 1) ... n_a - 1`` per axis.
         ``f`` must be deterministic: it is evaluated once for the fast product and
-        again, independently, by :meth:`toarray`.
+        again, independently, by :meth:`.toarray`.
 
     Notes
     -----

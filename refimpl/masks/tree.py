@@ -229,7 +229,7 @@ class TreeMask(Mask):
     **General f on a weighted tree**: the dense matrix ``f(D)``, with ``D`` from
     :func:`scipy.sparse.csgraph.dijkstra`, O(L^2) memory and time per column.
 
-    :meth:`toarray` is the oracle: all-pairs distances from networkx
+    :meth:`.toarray` is the oracle: all-pairs distances from networkx
     (:func:`networkx.all_pairs_dijkstra_path_length`) and ``f`` applied to them.
     :meth:`product_error_bound` follows the policies ``tree_dp`` and
     ``tree_centroid_fft`` of :mod:`refimpl.tolerances` (``product`` for the fallback).

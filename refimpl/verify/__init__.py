@@ -1,6 +1,6 @@
 """``refimpl verify``: every fast path against its oracle, every oracle against its closed form.
 
-Checks are registered per family (see :mod:`refimpl.verify._registry`); :func:`run` runs
+Checks are registered per family (see ``refimpl.verify._registry``); :func:`run` runs
 them and prints the table.
 
 Examples

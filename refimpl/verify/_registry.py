@@ -25,7 +25,7 @@ __all__ = ["Check", "Outcome", "Result", "check", "compare", "registry", "run"]
 #: Modules whose import registers checks, one per family.
 CHECK_MODULES = ["refimpl.verify.masked", "refimpl.verify.walks", "refimpl.verify.graphs",
                  "refimpl.verify.graph_kernels", "refimpl.verify.trees",
-                 "refimpl.verify.estimators"]
+                 "refimpl.verify.estimators", "refimpl.verify.eigen"]
 
 
 @dataclass(frozen=True)

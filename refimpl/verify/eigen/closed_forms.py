@@ -1,33 +1,15 @@
-r"""Checks of kernel eigenfunctions (:mod:`refimpl.eigen`; spec ``neuralef.md`` Sec. 4-5).
-
-Deterministic (rounding bounds of :mod:`refimpl.tolerances`):
-
-* kernels and the NNGP/NTK recursions against mpmath and the arc-cosine closed forms;
-* closed forms: orthonormality on exact quadrature rules, eigen-equation residuals,
-  trace and Hilbert--Schmidt identities, Mercer tails (Cauchy--Schwarz bound);
-* Nyström on quadrature rules against closed forms (Brownian and bridge discrete
-  spectra, Gauss--Hermite RBF, Gauss--Legendre polynomial kernel, circulant aliasing);
-* Funk--Hecke spectra: exact values, zero patterns, the trace identity, decay slopes;
-* golden values of spec Sec. 5 (``refimpl/eigen/_golden.py``, mpmath at 40 digits);
-* NeuralEF: the loss gradient against exact central differences; population NeuralEF
-  with linear features against the exact eigenpairs.
-
-Statistical (false-failure rate 1e-6 each, :data:`~refimpl.tolerances.EIGEN_FALSE_FAILURE_RATE`):
-Monte-Carlo Nyström (Hoffman--Wielandt bound, :math:`1/n` slope), random-network NNGP/NTK
-for one hidden layer, the batch-eigenvalue formula of :mod:`refimpl.eigen.minibatch`, and
-minibatch NeuralEF recovering the components that formula says it can.
-"""
+"""Deterministic checks of refimpl.eigen: kernels, closed forms, Nyström, spheres, golden."""
 
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 import scipy.special as sc
 
-from .. import tolerances
-from ..eigen import (
+from ... import tolerances
+from ...eigen import _reference as ref
+from ...eigen import (
     arccos_kernel,
     brownian_bridge_discrete,
     brownian_bridge_eigen,
@@ -38,81 +20,22 @@ from ..eigen import (
     funk_hecke_eigenvalues,
     gauss_hermite_rule,
     gauss_legendre_rule,
-    neuralef_loss,
     nngp_kernel,
-    nngp_monte_carlo,
     nngp_relu_kernel,
     ntk_kernel,
-    ntk_monte_carlo,
     ntk_relu_kernel,
     nystrom,
     polynomial_eigen_1d,
-    polynomial_kernel,
     rbf_gaussian_eigen,
     rbf_kernel,
     sphere_multiplicity,
     von_mises_eigen,
     von_mises_kernel,
 )
-from ..eigen._golden import GOLDEN
-from ._registry import Outcome, check, compare
-
-FAMILY = "eigen"
-SEED = 20220717  # ICML 2022
-EPS = tolerances.EPS
-
-
-def _rng(offset: int = 0) -> np.random.Generator:
-    return np.random.default_rng(SEED + offset)
-
-
-def worst(outcomes) -> Outcome:
-    """The outcome with the largest error / tolerance."""
-    def ratio(o):
-        if o.tolerance > 0:
-            return o.error / o.tolerance
-        return np.inf if o.error > 0 or not np.isfinite(o.error) else 0.0
-
-    return max(outcomes, key=ratio)
-
-
-def golden(name: str) -> np.ndarray:
-    return np.array([float(v) for v in GOLDEN[name][1]])
-
+from .._registry import Outcome, check, compare
+from ._common import EPS, FAMILY, _rng, golden, worst
 
 # -- kernels and recursions -----------------------------------------------------------------------
-
-def mp_recursion(x, y, depth, activation, sigma_w2, sigma_b2):
-    """NNGP and NTK of spec Sec. 3(f) in mpmath at 40 digits (``acos`` of the exact cosine)."""
-    import mpmath as mp
-
-    with mp.workdps(40):
-        sw2, sb2 = mp.mpf(sigma_w2), mp.mpf(sigma_b2)
-        out = np.empty((2, len(x), len(y)))
-        for i, xi in enumerate(x):
-            for j, yj in enumerate(y):
-                u, v = [mp.mpf(float(t)) for t in xi], [mp.mpf(float(t)) for t in yj]
-                d = len(u)
-                a, b = sw2 * mp.fsum(t * t for t in u) / d + sb2, sw2 * mp.fsum(
-                    t * t for t in v) / d + sb2
-                c = sw2 * mp.fsum(p * q for p, q in zip(u, v)) / d + sb2
-                theta = c
-                for _ in range(depth):
-                    if activation == "relu":
-                        r = mp.sqrt(a * b)
-                        ang = mp.acos(max(min(c / r, 1), -1))
-                        cross = r / (2 * mp.pi) * (mp.sin(ang) + (mp.pi - ang) * c / r)
-                        dot, ea, eb = (mp.pi - ang) / (2 * mp.pi), a / 2, b / 2
-                    else:
-                        ta, tb = 1 + 2 * a, 1 + 2 * b
-                        cross = 2 / mp.pi * mp.asin(2 * c / mp.sqrt(ta * tb))
-                        dot = 4 / mp.pi / mp.sqrt(ta * tb - 4 * c * c)
-                        ea, eb = 2 / mp.pi * mp.asin(2 * a / ta), 2 / mp.pi * mp.asin(2 * b / tb)
-                    a, b, c = sw2 * ea + sb2, sw2 * eb + sb2, sw2 * cross + sb2
-                    theta = theta * sw2 * dot + c
-                out[:, i, j] = float(c), float(theta)
-        return out
-
 
 @check("eigen/nngp_ntk/recursion_vs_mpmath", family=FAMILY,
        paper="Jacot+18 Thm1; Lee+18 Eq4 (mp)", policy="nngp_recursion")
@@ -124,7 +47,7 @@ def _recursion_mpmath(quick: bool) -> Outcome:
     for activation in ("relu", "erf"):
         for depth in ((1, 3) if quick else (1, 2, 4, 6)):
             kw = dict(depth=depth, activation=activation, sigma_w2=2.0, sigma_b2=0.1)
-            exact = mp_recursion(x, y, depth, activation, 2.0, 0.1)
+            exact = ref.mp_recursion(x, y, depth, activation, 2.0, 0.1)
             for k, f in enumerate((nngp_kernel, ntk_kernel)):
                 size = np.sqrt(np.outer(np.diag(f(x, **kw)), np.diag(f(y, **kw))))
                 outcomes.append(compare(f(x, y, **kw), exact[k],
@@ -150,7 +73,8 @@ def _sphere_closed(quick: bool) -> Outcome:
                 detail="NTK = t kappa_0 + kappa_1"),
     ]
     for depth in (2, 5):
-        outcomes.append(compare(np.diag(ntk_relu_kernel(x, depth=depth)), depth + 1.0,
+        diag = np.diag(ntk_relu_kernel(x, depth=depth))
+        outcomes.append(compare(diag, np.full_like(diag, depth + 1.0),
                                 tolerances.nngp_recursion_bound(depth, d, depth + 1),
                                 detail=f"Theta(x, x) = L + 1, L = {depth}"))
     return worst(outcomes)
@@ -159,47 +83,19 @@ def _sphere_closed(quick: bool) -> Outcome:
 @check("eigen/kernels/arccos_vs_mpmath", family=FAMILY, paper="Cho&Saul09 Eq3 (mpmath)",
        policy="kernel_entry")
 def _arccos_mpmath(quick: bool) -> Outcome:
-    import mpmath as mp
-
     rng = _rng(3)
     x = rng.normal(size=(4, 3))
     y = np.vstack([x + 1e-10 * rng.normal(size=x.shape), rng.normal(size=(2, 3))])
     outcomes = []
-    with mp.workdps(30):
-        for order in (0, 1, 2):
-            exact = np.empty((len(x), len(y)))
-            for i, a in enumerate(x):
-                for j, b in enumerate(y):
-                    u, v = [mp.mpf(float(t)) for t in a], [mp.mpf(float(t)) for t in b]
-                    nu, nv = mp.sqrt(mp.fsum(t * t for t in u)), mp.sqrt(mp.fsum(t * t for t in v))
-                    th = mp.acos(mp.fsum(p * q for p, q in zip(u, v)) / (nu * nv))
-                    J = [mp.pi - th, mp.sin(th) + (mp.pi - th) * mp.cos(th),
-                         3 * mp.sin(th) * mp.cos(th)
-                         + (mp.pi - th) * (1 + 2 * mp.cos(th) ** 2)][order]
-                    exact[i, j] = float((nu * nv) ** order * J / mp.pi)
-            norms = np.outer(np.linalg.norm(x, axis=1), np.linalg.norm(y, axis=1)) ** order
-            outcomes.append(compare(arccos_kernel(x, y, order=order), exact,
-                                    tolerances.kernel_entry_bound(10 * 11 * (order + 1), norms),
-                                    detail=f"order {order}"))
+    for order in (0, 1, 2):
+        norms = np.outer(np.linalg.norm(x, axis=1), np.linalg.norm(y, axis=1)) ** order
+        outcomes.append(compare(arccos_kernel(x, y, order=order), ref.mp_arccos(x, y, order),
+                                tolerances.kernel_entry_bound(10 * 11 * (order + 1), norms),
+                                detail=f"order {order}"))
     return worst(outcomes)
 
 
 # -- closed forms ---------------------------------------------------------------------------------
-
-def _rbf_exact_rule(c, sigma, n):
-    """Gauss-Hermite for the weight exp(-2 c x^2): exact for products of RBF eigenfunctions."""
-    u, wu = sc.roots_hermite(n)
-    x = u / np.sqrt(2 * c)
-    log_p = -x * x / (2 * sigma**2) - np.log(sigma * np.sqrt(2 * np.pi))
-    return x, np.exp(np.log(wu) + u * u + log_p) / np.sqrt(2 * c), u
-
-
-def _hermite_error(F, ef, x):
-    a, c = ef.info["a"], ef.info["c"]
-    envelope = np.maximum.accumulate(np.abs(F), axis=1)
-    return tolerances.hermite_bound(ef.info["multi_indices"][:, 0], envelope,
-                                    ((c - a) * x * x)[:, None])
-
 
 @check("eigen/closed/rbf_orthonormal", family=FAMILY, paper="GPML 4.3.1 (Hermite, exact rule)",
        policy="hermite_recurrence")
@@ -208,10 +104,10 @@ def _rbf_orthonormal(quick: bool) -> Outcome:
     k, n = (40, 100) if quick else (150, 300)
     for ell, sigma in ((1.0, 1.0), (0.5, 2.0), (2.0, 0.7)):
         ef = rbf_gaussian_eigen(k, lengthscale=ell, sigma=sigma)
-        x, W, u = _rbf_exact_rule(ef.info["c"], sigma, n)
+        x, W, u = ref.exact_rbf_rule(ef.info["c"], sigma, n)
         F = ef(x)
-        E, aF = _hermite_error(F, ef, x), np.abs(F)
-        rounding = tolerances.quadrature_bound(n, 1.0, roundings=8 + 2 * u * u)[:, None] * W[:, None]
+        E, aF = ref.hermite_error(F, ef, x), np.abs(F)
+        rounding = tolerances.quadrature_bound(n, W, roundings=8 + 2 * u * u)[:, None]
         bound = (W[:, None] * E).T @ aF + (W[:, None] * aF).T @ E + (rounding * aF).T @ aF
         outcomes.append(compare((F * W[:, None]).T @ F, np.eye(k), bound,
                                 detail=f"(l, sigma) = {(ell, sigma)}, k = {k}"))
@@ -227,7 +123,7 @@ def _rbf_residual(quick: bool) -> Outcome:
         y, w = gauss_hermite_rule(int(200 * max(1.0, 2 * sigma / ell)), sigma)
         t = np.linspace(-3 * sigma, 3 * sigma, 7)
         Fy, Ft, K = ef(y), ef(t), rbf_kernel(t, y, lengthscale=ell)
-        Ey, Et = _hermite_error(Fy, ef, y), _hermite_error(Ft, ef, t)
+        Ey, Et = ref.hermite_error(Fy, ef, y), ref.hermite_error(Ft, ef, t)
         bound = ((K * w) @ (Ey + tolerances.quadrature_bound(y.size, np.abs(Fy), roundings=16))
                  + ef.eigenvalues * (Et + 2 * EPS * np.abs(Ft)))
         outcomes.append(compare((K * w) @ Fy, ef.eigenvalues * Ft, bound,
@@ -298,7 +194,7 @@ def _mercer(quick: bool) -> Outcome:
                                   rng.random(4))):
             Fx, Fy, mu = ef(x), ef(y), ef.eigenvalues
 
-            def tail(F, z, kernel=kernel, mu=mu):
+            def tail(F, z, kernel=kernel, mu=mu, N=N):
                 s, kd = (F * F) @ mu, np.diag(kernel(z))
                 return kd - s + tolerances.quadrature_bound(N, s + np.abs(kd), roundings=8)
 
@@ -309,3 +205,148 @@ def _mercer(quick: bool) -> Outcome:
             outcomes.append(compare((Fx * mu) @ Fy.T, kernel(x, y), bound,
                                     detail=f"{ef.method}, N = {N}"))
     return worst(outcomes)
+
+
+# -- Nyström on quadrature rules ------------------------------------------------------------
+
+def _matrix_norm(kernel, x, w):
+    root = np.sqrt(w)
+    return float(np.linalg.norm(root[:, None] * kernel(x, x) * root[None, :]))
+
+
+@check("eigen/nystrom/brownian_discrete_spectra", family=FAMILY,
+       paper="spec 2: min(i,j) closed forms", policy="eigenvalue")
+def _brownian_discrete(quick: bool) -> Outcome:
+    outcomes = []
+    for n in ((7, 64) if quick else (7, 64, 300, 1000)):
+        for spectrum, kernel in ((brownian_discrete(n), brownian_kernel),
+                                 (brownian_bridge_discrete(n), brownian_bridge_kernel)):
+            k = min(n, 8)
+            ef = nystrom(kernel, spectrum.nodes, k, weights=spectrum.weights)
+            size = _matrix_norm(kernel, spectrum.nodes, spectrum.weights)
+            closed = spectrum.eigenvalues[:k]
+            outcomes.append(compare(ef.eigenvalues, closed,
+                                    tolerances.eigenvalue_bound(spectrum.nodes.size, size)
+                                    + 4 * EPS * closed, detail=f"{kernel.__name__}, n = {n}"))
+    return worst(outcomes)
+
+
+@check("eigen/nystrom/gauss_hermite_vs_gpml", family=FAMILY, paper="spec 4 #5(a): GH Nystrom",
+       policy="eigenvalue")
+def _gauss_hermite(quick: bool) -> Outcome:
+    outcomes = []
+    cases = ((1.0, 1.0, 100), (2.0, 0.7, 100)) if quick else (
+        (1.0, 1.0, 100), (2.0, 0.7, 100), (0.5, 2.0, 400))
+    for ell, sigma, n in cases:
+        exact = rbf_gaussian_eigen(12, lengthscale=ell, sigma=sigma)
+        keep = int(np.sum(exact.eigenvalues / exact.eigenvalues[0] > 1e-8))
+        kernel = functools.partial(rbf_kernel, lengthscale=ell)
+        x, w = gauss_hermite_rule(n, sigma)
+        ef = nystrom(kernel, x, keep, weights=w)
+        mu = exact.eigenvalues[:keep]
+        bound = (tolerances.eigenvalue_bound(x.size, _matrix_norm(kernel, x, w))
+                 + tolerances.kernel_entry_bound(np.arange(keep) + 8, mu))
+        outcomes.append(compare(ef.eigenvalues, mu, bound, detail=f"(l, sigma) = {(ell, sigma)}"))
+    return worst(outcomes)
+
+
+@check("eigen/nystrom/polynomial_rank_5_exact", family=FAMILY,
+       paper="(xx'+1.5)^4: GL Nystrom exact", policy="eigenvalue")
+def _poly_exact(quick: bool) -> Outcome:
+    exact = polynomial_eigen_1d(4, c=1.5).eigenvalues
+    outcomes = []
+    for n in ((6, 9) if quick else (6, 9, 16, 50)):
+        x, w = gauss_legendre_rule(n, -1.0, 1.0)
+        ef = nystrom(ref.poly_kernel, x, 6, weights=w)
+        eig = tolerances.eigenvalue_bound(n, _matrix_norm(ref.poly_kernel, x, w))
+        padded = np.r_[exact, 0.0]
+        outcomes.append(compare(ef.eigenvalues, padded, eig + 4 * EPS * padded,
+                                detail=f"n = {n}: 5 eigenvalues and a rounding zero"))
+    return worst(outcomes)
+
+
+@check("eigen/nystrom/circle_aliasing", family=FAMILY, paper="spec 4 #6: sum_q mu_(j+qn)",
+       policy="eigenvalue")
+def _circle(quick: bool) -> Outcome:
+    outcomes = []
+    for n, kappa in (((5, 2.0), (16, 8.0)) if quick else ((5, 2.0), (16, 8.0), (64, 30.0))):
+        t = 2 * np.pi * np.arange(n) / n
+        kernel = functools.partial(von_mises_kernel, kappa=kappa)
+        ef = nystrom(kernel, t, n)
+        q = np.arange(-60, 61)
+        aliased = np.sort([sc.ive(np.abs(j + q * n), kappa).sum() for j in range(n)])[::-1]
+        bound = (tolerances.eigenvalue_bound(n, _matrix_norm(kernel, t, np.full(n, 1 / n)))
+                 + tolerances.quadrature_bound(q.size, aliased))
+        outcomes.append(compare(ef.eigenvalues, aliased, bound, detail=f"n = {n}, kappa = {kappa}"))
+    return worst(outcomes)
+
+
+# -- spheres --------------------------------------------------------------------------------------
+
+@check("eigen/sphere/funk_hecke_exact", family=FAMILY, paper="Funk-Hecke; spec 5 golden",
+       policy="quadrature")
+def _funk_hecke(quick: bool) -> Outcome:
+    outcomes = []
+    for d, name in ((3, "poly3_s2"), (5, "poly3_s4")):
+        mu = funk_hecke_eigenvalues(lambda t: (t + 1.0) ** 3, d, 6, n_nodes=20)
+        outcomes.append(compare(mu, np.r_[golden(name), 0.0, 0.0],
+                                tolerances.quadrature_bound(20, 8.0,
+                                                            roundings=2 * np.arange(7) + 12),
+                                detail=f"(t+1)^3 on S^{d - 1}"))
+        total = sum(sphere_multiplicity(d, ell) * mu[ell] for ell in range(7))
+        outcomes.append(compare(total, 8.0, tolerances.quadrature_bound(7, 8 * 40, roundings=40),
+                                detail=f"sum N mu = f(1), d = {d}"))
+    ell_max = 40 if quick else 120
+    n = 2 * ell_max + 400
+    k0 = funk_hecke_eigenvalues(ref.kappa0, 3, ell_max, angle=True, n_nodes=n)
+    exact = ref.arccos0_s2(ell_max)
+    bound = tolerances.quadrature_bound(n, 1.0, roundings=2 * np.arange(ell_max + 1) + 8)
+    outcomes.append(compare(k0, exact, bound, detail="kappa_0 on S^2: ((l-2)!!/(l+1)!!)^2 / 2"))
+    for f, name in ((ref.kappa1, "kappa_1"), (ref.ntk2, "2-layer NTK")):
+        mu = funk_hecke_eigenvalues(f, 3, ell_max, angle=True, n_nodes=n)
+        outcomes.append(compare(mu[3::2], np.zeros_like(mu[3::2]), 2 * bound[3::2],
+                                detail=f"{name}: odd l >= 3 vanish"))
+    return worst(outcomes)
+
+
+@check("eigen/sphere/decay_slopes", family=FAMILY, paper="Bach17; Bietti&Mairal19: l^-d",
+       policy="decay_slope")
+def _decay(quick: bool) -> Outcome:
+    outcomes = []
+    for d in ((3,) if quick else (3, 4)):
+        for f, parity, rate, name in ((ref.kappa0, 1, 0, "kappa_0"), (ref.kappa1, 0, 2, "kappa_1"),
+                                      (ref.ntk2, 0, 0, "NTK")):
+            mu = funk_hecke_eigenvalues(f, d, 160, angle=True, n_nodes=800)
+            ell = np.arange(80, 161)
+            ell = ell[ell % 2 == parity]
+            slope = np.polyfit(np.log(ell), np.log(mu[ell]), 1)[0]
+            outcomes.append(Outcome(abs(slope + d + rate), tolerances.DECAY_SLOPE_TOLERANCE,
+                                    f"{name}, d = {d}: slope {slope:.3f} vs {-d - rate}"))
+    return worst(outcomes)
+
+
+# -- golden values (spec Sec. 5) ----------------------------------------------------------------
+
+@check("eigen/golden/paper_settings", family=FAMILY, paper="spec 5 (mpmath 40 digits)",
+       policy="eigenvalue")
+def _golden_paper(quick: bool) -> Outcome:
+    x, w = gauss_legendre_rule(60 if quick else 120, -2.0, 2.0)
+    ef = nystrom(rbf_kernel, x, 6, weights=w)
+    gold = golden("rbf_uniform_l1_pm2")
+    eig = tolerances.eigenvalue_bound(x.size, _matrix_norm(rbf_kernel, x, w))
+    poly = polynomial_eigen_1d(4, c=1.5).eigenvalues
+    return worst([
+        compare(ef.eigenvalues, gold, eig + EPS * gold, detail="RBF on U[-2, 2], GL Nystrom"),
+        compare(w @ rbf_kernel(x) ** 2 @ w, golden("rbf_uniform_l1_pm2_hs")[0],
+                tolerances.quadrature_bound(x.size**2, 1.0, roundings=16),
+                detail="sum mu^2 = E k(x, y)^2 (double Gauss-Legendre)"),
+        compare(poly, golden("poly4_c15_uniform_pm1"),
+                tolerances.eigenvalue_bound(5, 40.0) + EPS * poly, detail="(xx'+1.5)^4"),
+        compare(brownian_eigen(4).eigenvalues, golden("brownian"), 4 * EPS * golden("brownian"),
+                detail="Brownian"),
+        compare(von_mises_eigen(6, kappa=2.0).eigenvalues[[0, 1, 3, 5]],
+                golden("von_mises_kappa2"), 8 * EPS * golden("von_mises_kappa2"),
+                detail="von Mises kappa = 2"),
+    ])
+
+
