@@ -53,7 +53,7 @@ def test_a_wrong_fast_path_fails_its_check(monkeypatch):
 
     monkeypatch.setattr(ToeplitzMask, "_apply", slightly_wrong)
     stream = io.StringIO()
-    results = {r.name: r for r in verify.run(quick=True, stream=stream)}
+    results = {r.name: r for r in verify.run(quick=True, families=["masked"], stream=stream)}
     assert results["masked/product/toeplitz"].verdict == "FAIL"
     assert results["masked/alg1/toeplitz"].verdict == "FAIL"
     assert results["masked/product/causal"].verdict == "pass"
@@ -64,7 +64,8 @@ def test_a_crashing_check_is_an_error_not_a_crash(monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(ToeplitzMask, "_apply", broken)
-    results = {r.name: r for r in verify.run(quick=True, stream=io.StringIO())}
+    results = {r.name: r for r in verify.run(quick=True, families=["masked"],
+                                             stream=io.StringIO())}
     assert results["masked/product/toeplitz"].verdict == "ERROR"
     assert "boom" in results["masked/product/toeplitz"].detail
 
@@ -89,12 +90,13 @@ def test_cli_verify_json_and_exit_status(tmp_path, capsys):
 
 def test_cli_verify_exit_status_is_nonzero_on_failure(monkeypatch, capsys):
     monkeypatch.setattr(ToeplitzMask, "_apply", lambda self, X: 0.5 * self._dense() @ X)
-    assert main(["verify", "--quick"]) == 1
+    assert main(["verify", "--quick", "--family", "masked"]) == 1
     assert "FAIL" in capsys.readouterr().out
 
 
 def test_console_entry_point_runs():
-    done = subprocess.run([sys.executable, "-m", "refimpl", "verify", "--quick"],
+    done = subprocess.run([sys.executable, "-m", "refimpl", "verify", "--quick", "--family",
+                           "masked"],
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "passed, 0 failed" in done.stdout
