@@ -11,6 +11,7 @@ Run only these with ``pytest -m notebooks``; deselect them with ``-m "not notebo
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -55,6 +56,12 @@ def this_interpreter_kernel(tmp_path, monkeypatch):
     """
     kernelspec.write_kernel_spec(path=tmp_path / "kernels" / KERNEL_NAME)
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    # The kernel runs in notebooks/, so it would import an installed copy of refimpl even
+    # when the tests import the checkout (``python -m pytest`` puts the checkout first):
+    # put the directory of the refimpl the tests use first on the kernel's path too.
+    package_root = str(Path(refimpl.__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p))
     return KERNEL_NAME
 
 
