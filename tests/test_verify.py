@@ -13,7 +13,7 @@ import pytest
 from refimpl import verify
 from refimpl.cli import main
 from refimpl.masks import ToeplitzMask
-from refimpl.verify import compare
+from refimpl.verify import Outcome, compare
 
 
 def test_every_check_passes_quick():
@@ -77,6 +77,14 @@ def test_compare_reports_worst_ratio():
     assert compare([1.0], [1.0], [0.0]).passed
     assert not compare([np.nan], [1.0], [1.0]).passed
     assert not compare([1.0, 2.0], [1.0], [1.0]).passed
+
+
+def test_worst_picks_the_outcome_furthest_outside_its_tolerance():
+    failing = Outcome(2e-3, 1e-3)
+    exact_zero = Outcome(0.0, 0.0)  # a zero tolerance met exactly must not hide a failure
+    assert verify.worst([exact_zero, failing, Outcome(1e-9, 1e-6)]) is failing
+    assert verify.worst([failing, Outcome(np.nan, 1.0)]).error != verify.worst([failing]).error
+    assert not verify.worst([Outcome(1e-20, 0.0), Outcome(1.0, 2.0)]).passed
 
 
 def test_cli_verify_json_and_exit_status(tmp_path, capsys):

@@ -10,6 +10,6 @@ Examples
 True
 """
 
-from ._registry import Check, Outcome, Result, check, compare, registry, run
+from ._registry import Check, Outcome, Result, check, compare, registry, run, worst
 
-__all__ = ["Check", "Outcome", "Result", "check", "compare", "registry", "run"]
+__all__ = ["Check", "Outcome", "Result", "check", "compare", "registry", "run", "worst"]

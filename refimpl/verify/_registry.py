@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import tolerances
 
-__all__ = ["Check", "Outcome", "Result", "check", "compare", "registry", "run"]
+__all__ = ["Check", "Outcome", "Result", "check", "compare", "registry", "run", "worst"]
 
 #: Modules whose import registers checks, one per family.
 CHECK_MODULES = ["refimpl.verify.masked", "refimpl.verify.walks", "refimpl.verify.graphs",
@@ -124,6 +124,27 @@ def compare(actual, desired, bound, *, detail: str = "") -> Outcome:
         ratio = np.where(bound > 0, diff / bound, np.where(diff > 0, np.inf, 0.0))
     worst = np.unravel_index(np.argmax(ratio), ratio.shape) if ratio.size else ()
     return Outcome(float(diff[worst]), float(bound[worst]), detail)
+
+
+def worst(outcomes) -> Outcome:
+    """The outcome furthest outside (or least inside) its tolerance: largest error/tolerance.
+
+    A non-finite error is the worst possible; a zero tolerance demands an exact zero error.
+
+    Examples
+    --------
+    >>> from refimpl.verify import Outcome, worst
+    >>> worst([Outcome(0.0, 0.0), Outcome(2e-3, 1e-3), Outcome(1e-9, 1e-6)]).error
+    0.002
+    """
+    def ratio(o: Outcome) -> float:
+        if not np.isfinite(o.error):
+            return np.inf
+        if o.tolerance > 0:
+            return o.error / o.tolerance
+        return np.inf if o.error > 0 else 0.0
+
+    return max(outcomes, key=ratio)
 
 
 def _format_row(r: Result, index: int, total: int) -> str:

@@ -53,7 +53,7 @@ from ..features import (
     positive_features_mse,
     trig_features,
 )
-from ._registry import Outcome, check, compare
+from ._registry import Outcome, check, compare, worst
 
 EST, FEAT = "estimators", "features"
 ZHENG, PERF = "Zheng+22", "Choromanski+21"
@@ -72,11 +72,6 @@ def _rng(offset: int = 0) -> np.random.Generator:
 def instance(offset, L, S, d, dv, spread):
     """A fixed problem instance (q, k, v) for a statistical check (see INSTANCE_SEED)."""
     return problem(np.random.default_rng(INSTANCE_SEED + offset), L, S, d, dv, spread)
-
-
-def worst(outcomes) -> Outcome:
-    """The outcome with the largest error / tolerance."""
-    return max(outcomes, key=lambda o: o.error / o.tolerance if o.tolerance > 0 else np.inf)
 
 
 def problem(rng, L, S, d, dv, spread=1.0):

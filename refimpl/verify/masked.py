@@ -16,7 +16,7 @@ from .. import mp, tolerances
 from ..attention import kernel_attention, masked_linear_attention, softmax_attention
 from ..masks import CausalMask, GridRPEMask, RippleMask, ToeplitzMask, stick_breaking
 from ._common import alg1_outcome, mask_product_outcome
-from ._registry import Outcome, check, compare
+from ._registry import Outcome, check, compare, worst
 
 FAMILY = "masked"
 ALG1 = "Choromanski+22 Alg. 1"
@@ -230,7 +230,7 @@ def _kronecker(quick: bool) -> Outcome:
     bound = grid.product_error_bound(x) + tolerances.product_bound(kron, x)
     entries = compare(grid.toarray(), kron, tolerances.summation_bound(1, kron))
     product = compare(grid @ x, kron @ x, bound)
-    return max(entries, product, key=lambda o: o.error / o.tolerance)
+    return worst([entries, product])
 
 
 def _scenic_convention(first, second, x):
@@ -274,4 +274,4 @@ def _conventions(quick: bool) -> Outcome:
     outcomes = [compare(_scenic_convention(first, second, x), desired, bound),
                 compare(_luo_convention(b, x), desired, bound),
                 compare(mask @ x, desired, bound)]
-    return max(outcomes, key=lambda o: o.error / o.tolerance)
+    return worst(outcomes)

@@ -31,7 +31,7 @@ from ..walks import (
     walk_frequency_mean,
 )
 from ._common import alg1_outcome, mask_product_outcome
-from ._registry import Outcome, check, compare
+from ._registry import Outcome, check, compare, worst
 
 FAMILY = "walks"
 GRF = "Reid+24 Alg.1 E Phi=sum a_k W^k"
@@ -40,16 +40,6 @@ SEED = 20231007  # any fixed seed makes the checks reproducible
 
 def _rng(offset: int = 0) -> np.random.Generator:
     return np.random.default_rng(SEED + offset)
-
-
-def worst(outcomes) -> Outcome:
-    """The outcome with the largest error / tolerance (a zero tolerance demands zero error)."""
-    def ratio(o):
-        if o.tolerance > 0:
-            return o.error / o.tolerance
-        return np.inf if o.error > 0 or not np.isfinite(o.error) else 0.0
-
-    return max(outcomes, key=ratio)
 
 
 # -- test graphs ------------------------------------------------------------------------------

@@ -32,8 +32,8 @@ from ...eigen import (
     von_mises_eigen,
     von_mises_kernel,
 )
-from .._registry import Outcome, check, compare
-from ._common import EPS, FAMILY, _rng, golden, worst
+from .._registry import Outcome, check, compare, worst
+from ._common import EPS, FAMILY, _rng, golden
 
 # -- kernels and recursions -----------------------------------------------------------------------
 

@@ -26,8 +26,8 @@ from ...eigen import (
     rbf_kernel,
     uniform_sampler,
 )
-from .._registry import Outcome, check, compare
-from ._common import FAMILY, _rng, worst
+from .._registry import Outcome, check, compare, worst
+from ._common import FAMILY, _rng
 
 # -- statistical: Monte-Carlo Nyström and random networks ---------------------------------------
 
