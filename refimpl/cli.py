@@ -54,9 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_certify_parser(sub) -> None:
     p = sub.add_parser(
         "certify", help="check another backend's functions against refimpl",
-        description="Check every refimpl name that MODULE provides: values on generated "
-                    "inputs, errors on invalid inputs, invariants. Exit status 0 only if "
-                    "every provided name passes.")
+        description="Check every refimpl name that MODULE provides, aspect by aspect: "
+                    "values on generated inputs, invariants, non-finite inputs (refused or "
+                    "propagated), refimpl's error contract (required with --strict); a "
+                    "valid input the backend refuses is an unsupported feature, not a "
+                    "wrong value. Exit status 0 only if no aspect failed and every provided "
+                    "name had enough certified value cases; 1 otherwise, also when nothing "
+                    "was certified; 2 for a usage error.")
     p.add_argument("backend", metavar="MODULE[:ATTR]",
                    help="a module path (imported with the current directory on sys.path), "
                         "MODULE:ATTR for an object in it, or a .py file")
@@ -71,7 +75,13 @@ def _add_certify_parser(sub) -> None:
                    help="where to write the replay .npz of each failure (default: a new "
                         "temporary directory)")
     p.add_argument("--shrink", action="store_true",
-                   help="shrink failing cases to minimal ones (slower)")
+                   help="stop each aspect at its first failure and shrink it to a minimal "
+                        "case (slower)")
+    p.add_argument("--strict", action="store_true",
+                   help="also require refimpl's error contract (ValueError/TypeError on "
+                        "every invalid input) and fail on unsupported input features")
+    p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                   help="live progress per name on standard error (auto: on a terminal)")
     p.set_defaults(func=_certify)
 
 
@@ -79,9 +89,12 @@ def _certify(args) -> int:
     from .testing import certify
 
     try:
+        progress = {"always": True, "never": None}.get(args.progress, sys.stderr.isatty()
+                                                               or None)
         report = certify(args.backend, functions=args.functions, max_examples=args.max_examples,
-                         dtype=args.dtype, replay_dir=args.replay_dir, shrink=args.shrink)
-    except (ImportError, AttributeError, ValueError) as exc:  # reported, not a traceback
+                         dtype=args.dtype, replay_dir=args.replay_dir, shrink=args.shrink,
+                         strict=args.strict, progress=progress)
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:  # not a traceback
         print(f"refimpl certify: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     print(report.format())

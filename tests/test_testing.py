@@ -245,7 +245,7 @@ def test_every_invalid_input_of_the_op_table_is_refused_by_refimpl():
         cases = op.examples() or [find(op.cases(), lambda c: True, settings=FIND)]
         rows = 0
         for case in cases:
-            for label, bad in op.errors(case):
+            for label, bad, *_ in op.errors(case):
                 rows += 1
                 with pytest.raises(DOCUMENTED_ERRORS):
                     call_quietly(op.checker or op.reference, bad)
@@ -295,20 +295,50 @@ def test_certify_refuses_unknown_names_and_dtypes():
         certify(types.SimpleNamespace(), dtype="int8")
 
 
-def test_a_backend_that_raises_is_reported_not_crashed(tmp_path):
+def test_a_backend_that_raises_on_everything_certifies_nothing(tmp_path):
+    """Raising on a valid input is an unsupported feature, not a wrong value: a backend that
+    refuses every input is 'insufficient' (not certified, non-zero exit), and strict fails it."""
     def broken(*args, **kwargs):
         raise ZeroDivisionError("oops")
-    report = certify(types.SimpleNamespace(softmax_attention=broken),
-                     functions=["softmax_attention"], max_examples=2, replay_dir=tmp_path)
+    backend = types.SimpleNamespace(softmax_attention=broken)
+    report = certify(backend, functions=["softmax_attention"], max_examples=2,
+                     replay_dir=tmp_path)
     result = report["softmax_attention"]
-    assert result.verdict == "FAIL"
-    assert result.checks == {"value": "FAIL", "invalid-input": "FAIL", "invariant": "FAIL"}
-    value = next(f for f in result.failures if f.check == "value")
-    assert "raised ZeroDivisionError: oops on a valid input" in value.message
-    invalid = next(f for f in result.failures if f.check == "invalid-input")
-    assert "the documented error is ValueError or TypeError" in invalid.message
-    replay = load_replay(value.replay)
-    assert replay.obtained == {} and "out" in replay.expected
+    assert result.verdict == "insufficient" and not report.passed
+    assert result.certified == 0 and result.aspects["value"]["refused"] >= 2
+    assert result.checks["value"] == "pass" and result.checks["error-contract"] == "not required"
+    assert result.checks["non-finite"] == "pass"  # refusing NaN is honest
+    features = [u["feature"] for u in result.unsupported]
+    assert "the plain domain (no optional feature)" in features, features
+    assert all("ZeroDivisionError: oops" in u["error"] for u in result.unsupported)
+    assert "softmax_attention (insufficient)" in report.reason
+    strict = certify(backend, functions=["softmax_attention"], max_examples=2, strict=True,
+                     replay_dir=tmp_path)["softmax_attention"]
+    assert strict.verdict == "FAIL"
+    assert strict.checks["error-contract"] == "FAIL" and strict.checks["unsupported"] == "FAIL"
+    contract = next(f for f in strict.failures if f.check == "error-contract")
+    assert "raised ZeroDivisionError: oops; refimpl's contract is ValueError" in contract.message
+    assert load_replay(contract.replay).case.func == "softmax_attention"
+
+
+def test_nothing_certifiable_does_not_pass():
+    nothing = certify(types.SimpleNamespace(), max_examples=1)
+    assert not nothing.passed and "provides none of refimpl's public names" in nothing.reason
+    stochastic = certify(types.SimpleNamespace(rfa_attention=lambda *a, **k: None),
+                         max_examples=1)
+    assert not stochastic.passed and "rfa_attention" in stochastic.reason
+    assert stochastic["rfa_attention"].verdict == "not certified"
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "3", True, None])
+def test_certify_refuses_bad_max_examples(bad):
+    with pytest.raises(ValueError, match="max_examples must be a positive int"):
+        certify(types.SimpleNamespace(), max_examples=bad)
+
+
+def test_certify_refuses_a_missing_dtype():
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        certify(types.SimpleNamespace(), dtype=None)
 
 
 def test_report_lookup_and_types():

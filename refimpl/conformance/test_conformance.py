@@ -45,9 +45,12 @@ def _run(conformance, name, check):
         pytest.skip(f"{name} not provided by {options.backend}")
     status, found, _ = check_op(OPS[name], fn, check, dtype=options.dtype,
                                 max_examples=options.max_examples, shrink=options.shrink,
-                                replay_dir=replay)
+                                replay_dir=replay, strict=options.strict)
     if status == "-":
-        pytest.skip(f"{name} has no {check} check")
+        pytest.skip(f"{name} has no {check} check (or refused every case)")
+    if status == "not required":
+        pytest.skip(f"{name}: {check} differs from refimpl's contract (required with "
+                    f"--refimpl-strict)")
     if found is not None:
         pytest.fail(str(found), pytrace=False)
 
@@ -58,8 +61,13 @@ def test_value(conformance, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_invalid_input(conformance, name):
-    _run(conformance, name, "invalid-input")
+def test_non_finite(conformance, name):
+    _run(conformance, name, "non-finite")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_error_contract(conformance, name):
+    _run(conformance, name, "error-contract")
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,26 +1,39 @@
 """``certify``: check a backend's functions against refimpl on generated inputs.
 
-For every public name the backend provides, three checks run on Hypothesis-generated
-cases (derandomised, so a run is reproducible):
+For every public name the backend provides, every case is judged and counted, aspect by
+aspect (PyTorch's OpInfo separates sample inputs, error inputs and supported features the
+same way):
 
 * **value**: the backend's output against refimpl's float64 output on the same inputs
-  (rounded to the target dtype first), within the tolerance of
-  :func:`refimpl.tolerances.harness_tolerance`; also its shape and dtype, and that it
-  left its inputs unchanged;
-* **invalid-input**: NaN or infinite entries, wrong shapes, fully masked rows and the
-  other documented errors must raise ``ValueError`` or ``TypeError`` (an adapter for a
-  framework translates its own errors);
+  (rounded to the target dtype first), within :func:`refimpl.tolerances.harness_tolerance`;
+  also its shape and dtype, and that it left its inputs unchanged. A backend that *raises*
+  on a valid input has not computed a wrong value: the input's features (batch
+  broadcasting, a bias, ``L != S``, ...) are recorded as **unsupported** and the other
+  cases are still certified.
 * **invariant**: properties of the backend's own outputs that need no oracle
   (permutation equivariance, row-scale and shift invariance, constant values,
-  batch-equals-loop, linearity of mask products, ...).
+  batch-equals-loop, linearity of mask products, memory layout, ...).
+* **non-finite**: NaN or infinite inputs may be refused (any exception) or propagated:
+  NaN must reach every output that depends on it, an infinity must show somewhere.
+  Finite outputs computed from a NaN input hide corruption and fail.
+* **error-contract**: refimpl's own contract (``ValueError``/``TypeError`` for wrong
+  shapes, NaN, fully masked rows, ...). Counted always, required only with ``strict``.
+  Undefined results (a fully masked row) may raise, be NaN or follow a convention: the
+  report states the backend's convention.
 
-Each failure is reported with the call as code, the worst element, and a replay ``.npz``.
+A name passes when no aspect failed and at least :func:`required_cases` value cases were
+certified; ``strict`` also fails on any unsupported feature or deviation from the error
+contract. Each failing aspect reports its worst case with the call as code, the worst
+element and a replay ``.npz``.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import importlib
 import importlib.util
+import math
 import os
 import sys
 import tempfile
@@ -31,26 +44,51 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import tolerances
-from ._compare import mismatch
-from ._ops import NOT_CERTIFIED, BackendRaised, Ctx, Op, Problem, all_ops, call_quietly
-from ._report import Discrepancy, FunctionResult, Report, write_replay
+from ._compare import measure
+from ._ops import (
+    NON_FINITE,
+    NOT_CERTIFIED,
+    UNDEFINED,
+    BackendRaised,
+    Ctx,
+    Op,
+    Problem,
+    Unreadable,
+    all_ops,
+    call_quietly,
+    error_kind,
+)
+from ._report import ASPECTS, Discrepancy, FunctionResult, Report, write_replay
 
-__all__ = ["certify", "check_op", "resolve_backend"]
+__all__ = ["certify", "check_op", "required_cases", "resolve_backend"]
 
 DTYPES = ("float64", "float32", "float16")
 #: The documented error classes (CONTRACT.md: ValueError, or TypeError for a wrong type).
 DOCUMENTED_ERRORS = (ValueError, TypeError)
+#: At most this many certified value cases are required of every provided name.
+MIN_VALUE_CASES = 10
+
+
+def required_cases(max_examples: int) -> int:
+    """Certified value cases a provided name needs: ``min(10, ceil(max_examples / 2))``.
+
+    Examples
+    --------
+    >>> required_cases(100), required_cases(5), required_cases(1)
+    (10, 3, 1)
+    """
+    return max(1, min(MIN_VALUE_CASES, math.ceil(max_examples / 2)))
 
 
 class _Failure(Exception):
-    """A failed check, carrying what the report and the replay file need."""
+    """A failed case, carrying what the report and the replay file need."""
 
     def __init__(self, discrepancy, case, expected=None, obtained=None, tolerance=None,
-                 outputs=("out",)):
+                 outputs=("out",), ratio=math.inf):
         super().__init__(discrepancy.message)
         self.discrepancy, self.case = discrepancy, case
         self.expected, self.obtained, self.tolerance = expected, obtained, tolerance
-        self.outputs = outputs
+        self.outputs, self.ratio = outputs, ratio
 
 
 def _describe_result(result) -> str:
@@ -84,7 +122,114 @@ def _fail(op, check, label, case, dtype, message, **fields) -> Discrepancy:
                        dtype=np.dtype(dtype).name, message=message, **fields)
 
 
-# -- the three checks, one case at a time ----------------------------------------------------------
+def _fields(found) -> dict:
+    return {k: getattr(found, k) for k in ("index", "got", "want", "abs_error", "rel_error",
+                                            "ulp_error", "tolerance", "n_failed", "n_total")}
+
+
+def _exc_text(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:160] if text else ''}".rstrip(": ")
+
+
+# -- the tally of one aspect ---------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Tally:
+    """Counts and worst case of one aspect of one name.
+
+    ``passed``/``failed``: judged cases; ``refused``: valid inputs the backend raised on
+    (unsupported features); ``deviated``: invalid inputs handled otherwise than refimpl's
+    contract says (a failure only under ``strict``); ``outcomes``: how the backend
+    answered (``"ValueError"``, ``"propagated NaN"``, ...), with counts.
+    """
+
+    aspect: str
+    passed: int = 0
+    failed: int = 0
+    refused: int = 0
+    deviated: int = 0
+    outcomes: dict = dataclasses.field(default_factory=dict)
+    worst_ratio: float = -1.0
+    worst: Discrepancy | None = None
+    failure: _Failure | None = None
+
+    def note(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    def add_pass(self, ratio=None, record=None) -> None:
+        self.passed += 1
+        if ratio is not None and self.failed == 0 and ratio > self.worst_ratio:
+            self.worst_ratio, self.worst = ratio, record
+
+    def add_failure(self, failure: _Failure) -> None:
+        self.failed += 1
+        if self.failure is None or failure.ratio > self.failure.ratio:
+            self.failure, self.worst = failure, failure.discrepancy
+            self.worst_ratio = failure.ratio
+
+    @property
+    def judged(self) -> int:
+        return self.passed + self.failed
+
+    def status(self, strict: bool) -> str:
+        if self.failed or (strict and self.deviated):
+            return "FAIL"
+        if self.deviated:
+            return "not required"
+        return "pass" if self.judged or self.refused else "-"
+
+    def to_dict(self) -> dict:
+        worst = None if self.worst is None else {
+            "ratio": None if self.worst_ratio < 0 else self.worst_ratio, **self.worst.to_dict()}
+        return {"passed": self.passed, "failed": self.failed, "refused": self.refused,
+                "deviated": self.deviated, "outcomes": dict(self.outcomes), "worst": worst}
+
+
+class _Run:
+    """Everything recorded while one name of one backend is certified."""
+
+    def __init__(self, op: Op, fn, dt, strict: bool, progress=None):
+        self.op, self.fn, self.dt, self.strict = op, fn, np.dtype(dt), strict
+        self.tallies = {a: Tally(a) for a in ASPECTS}
+        self.accepted: set = set()        # features of the valid inputs the backend accepted
+        self.refusals: list = []          # (features, case, exception text)
+        self.conventions: dict = {}       # label of an undefined input -> outcome -> count
+        self.progress = progress
+        self.start = time.perf_counter()
+        self.cases = 0
+
+    def tick(self, aspect: str) -> None:
+        self.cases += 1
+        if self.progress is not None:
+            self.progress(self.op.name, aspect, self.cases, time.perf_counter() - self.start)
+
+    def accept(self, case) -> None:
+        self.accepted |= self.op.case_features(case)
+
+    def refuse(self, aspect: str, case, exc: BaseException) -> None:
+        self.tallies[aspect].refused += 1
+        self.refusals.append((self.op.case_features(case), case, _exc_text(exc)))
+
+    def unsupported(self) -> list:
+        """The features of the refused inputs that no accepted input had, with counts."""
+        groups: dict = {}
+        for features, case, text in self.refusals:
+            blamed = sorted(features - self.accepted)
+            if blamed:
+                keys = blamed
+            elif features:
+                keys = ["the combination " + " + ".join(sorted(features))]
+            else:
+                keys = ["the plain domain (no optional feature)"]
+            for key in keys:
+                entry = groups.setdefault(key, {"feature": key, "cases": 0, "call": case.describe(),
+                                                "error": text})
+                entry["cases"] += 1
+        return sorted(groups.values(), key=lambda e: (-e["cases"], e["feature"]))
+
+
+# -- the value aspect ----------------------------------------------------------------------------
 
 def _expected_or_reject(op: Op, case, dt):
     """refimpl's outputs on ``case``; below float64, cases that rounding made invalid
@@ -103,41 +248,49 @@ def _expected_or_reject(op: Op, case, dt):
     return expected
 
 
-def _value_body(op: Op, fn, dt):
-    def body(case64):
-        case = case64.cast(dt)
-        expected = _expected_or_reject(op, case, dt)
-        before = {k: np.array(v, copy=True) for k, v in case.arrays().items()}
-        try:
-            result = call_quietly(fn, case)
-        except Exception as exc:
-            d = _fail(op, "value", "", case, dt, f"raised {type(exc).__name__}: {exc} on a "
-                      f"valid input")
-            raise _Failure(d, case, expected, outputs=op.outputs) from None
-        changed = [k for k, v in case.arrays().items()
-                   if k in before and not np.array_equal(before[k], v, equal_nan=True)]
-        if changed:
-            d = _fail(op, "value", "inputs unchanged", case, dt,
-                      f"modified its input(s) {', '.join(changed)} in place")
-            raise _Failure(d, case, expected, outputs=op.outputs)
-        try:
-            got = op.to_outputs(result)
-        except Exception as exc:
-            d = _fail(op, "value", "", case, dt, f"returned {_describe_result(result)}, which "
-                      f"cannot be read as {op.outputs}: {exc}")
-            raise _Failure(d, case, expected, outputs=op.outputs) from None
-        _compare_outputs(op, case, dt, expected, got)
+def _value_case(run: _Run, case64):
+    """Judge one valid case: pass, fail, or refused (unsupported); return the failure."""
+    failure = _value_outcome(run, case64)
+    if failure is not None:
+        run.tallies["value"].add_failure(failure)
+    return failure
+
+
+def _value_outcome(run: _Run, case64):
+    op, fn, dt = run.op, run.fn, run.dt
+    case = case64.cast(dt)
+    expected = _expected_or_reject(op, case, dt)
+    run.tick("value")
+    before = {k: np.array(v, copy=True) for k, v in case.arrays().items()}
+    try:
+        result = call_quietly(fn, case)
+    except Exception as exc:
+        run.refuse("value", case, exc)
         return None
-    return body
+    changed = [k for k, v in case.arrays().items()
+               if k in before and not np.array_equal(before[k], v, equal_nan=True)]
+    if changed:
+        d = _fail(op, "value", "inputs unchanged", case, dt,
+                  f"modified its input(s) {', '.join(changed)} in place")
+        return _Failure(d, case, expected, outputs=op.outputs)
+    try:
+        got = op.to_outputs(result)
+    except Exception as exc:
+        d = _fail(op, "value", "", case, dt, f"returned {_describe_result(result)}, which "
+                  f"cannot be read as {op.outputs}: {exc}")
+        return _Failure(d, case, expected, outputs=op.outputs)
+    run.accept(case)
+    return _compare_outputs(run, case, expected, got)
 
 
-def _compare_outputs(op: Op, case, dt, expected, got):
+def _compare_outputs(run: _Run, case, expected, got):
+    op, dt = run.op, run.dt
     bounds = op.bounds(case, expected)
     baseline = None
     if op.naive is not None and dt != np.float64:
         with np.errstate(all="ignore"):
             baseline = op.naive(case, dt)
-    tols = []
+    tols, worst = [], None
     for i, (name, want, g, bound) in enumerate(zip(op.outputs, expected, got, bounds)):
         a = np.asarray(g)
         problem = None
@@ -149,100 +302,220 @@ def _compare_outputs(op: Op, case, dt, expected, got):
             problem = f"{name} has dtype {a.dtype}, narrower than the {dt.name} certified"
         if problem:
             d = _fail(op, "value", "", case, dt, problem, output=name)
-            raise _Failure(d, case, expected, got, outputs=op.outputs)
+            return _Failure(d, case, expected, got, outputs=op.outputs)
         tol = (np.zeros(want.shape) if op.bound is None else tolerances.harness_tolerance(
             want, dtype=dt, bound=bound, baseline=None if baseline is None else baseline[i]))
         tols.append(tol)
-        _steer(a, want, tol, name)
-        found = mismatch(a, want, tol, dtype=dt)
-        if found is not None:
-            extra = ""
-            if baseline is not None:
-                err = float(np.abs(np.asarray(baseline[i], np.float64) - want).max(initial=0))
-                extra = f"; the naive {dt.name} computation errs by {err:.3e}"
-            d = _fail(op, "value", "", case, dt, found.describe(name) + extra, output=name,
-                      rule=_rule(op, dt), **_fields(found))
-            raise _Failure(d, case, expected, got, tols, op.outputs)
+        found = measure(a, want, tol, dtype=dt)
+        _steer(found.ratio, name)
+        if worst is None or found.ratio > worst[1].ratio:
+            worst = (name, found, i)
+    name, found, i = worst
+    record = _fail(op, "value", "", case, dt, found.describe(name), output=name,
+                   rule=_rule(op, dt), **_fields(found))
+    if not found.n_failed:
+        run.tallies["value"].add_pass(found.ratio, record)
+        return None
+    if baseline is not None:
+        err = float(np.abs(np.asarray(baseline[i], np.float64) - expected[i]).max(initial=0))
+        record.message += f"; the naive {dt.name} computation errs by {err:.3e}"
+    return _Failure(record, case, expected, got, tols, op.outputs, found.ratio)
 
 
-def _steer(actual, want, tol, name) -> None:
+def _steer(ratio: float, name: str) -> None:
     """Tell Hypothesis how close this case came to failing (targeted search, Phase.target)."""
     from hypothesis import target
 
-    with np.errstate(all="ignore"):
-        ratio = np.where(tol > 0, np.abs(np.asarray(actual, np.float64) - want) / tol, 0.0)
-    worst = float(np.nan_to_num(ratio, nan=0.0, posinf=0.0).max(initial=0.0))
-    target(worst, label=f"|error| / tolerance of {name}")
+    target(ratio if math.isfinite(ratio) else 1e300, label=f"|error| / tolerance of {name}")
 
 
-def _fields(found) -> dict:
-    return {k: getattr(found, k) for k in ("index", "got", "want", "abs_error", "rel_error",
-                                            "ulp_error", "tolerance", "n_failed", "n_total")}
+# -- the invariant aspect ------------------------------------------------------------------------
 
-
-def _error_body(op: Op, fn, dt):
-    checker = op.checker or op.reference
-
-    def body(case64):
-        case = case64.cast(dt)
-        for label, bad in op.errors(case):
-            bad = bad.cast(dt)
-            try:
-                call_quietly(checker, bad.float64())
-            except DOCUMENTED_ERRORS:
-                pass
-            else:
-                continue  # refimpl accepts this variant (e.g. after rounding): not an error case
-            try:
-                result = call_quietly(fn, bad)
-            except DOCUMENTED_ERRORS:
-                continue
-            except Exception as exc:
-                message = (f"raised {type(exc).__name__}: {exc}; the documented error is "
-                           f"ValueError or TypeError (an adapter should translate)")
-            else:
-                message = f"returned {_describe_result(result)} instead of raising ValueError"
-            raise _Failure(_fail(op, "invalid-input", label, bad, dt, message), bad,
-                           outputs=op.outputs)
+def _invariant_case(run: _Run, case64):
+    op, dt = run.op, run.dt
+    case = case64.cast(dt)
+    _expected_or_reject(op, case, dt)
+    ctx = Ctx(op, run.fn, dt, on_accept=run.accept)
+    run.tick("invariant")
+    tally = run.tallies["invariant"]
+    try:
+        ctx.run(case)
+    except BackendRaised as raised:
+        run.refuse("invariant", raised.case, raised.exc)
         return None
-    return body
-
-
-def _invariant_body(op: Op, fn, dt):
-    ctx = Ctx(op, fn, dt)
-
-    def body(case64):
-        case = case64.cast(dt)
-        _expected_or_reject(op, case, dt)
-        ctx.reset()
-        for invariant in op.invariants:
-            try:
-                problem = invariant.check(ctx, case)
-            except BackendRaised as raised:
-                problem = Problem(invariant.label, raised.case,
-                                  f"raised {raised} on a valid input")
-            if problem is not None:
-                raise _problem_failure(op, "invariant", problem, dt)
-        return None
-    return body
+    except Unreadable:
+        return None  # the value aspect reports it
+    worst = None
+    for invariant in op.invariants:
+        try:
+            problem = invariant.check(ctx, case)
+        except BackendRaised as raised:
+            run.refuse("invariant", raised.case, raised.exc)
+            continue
+        except Unreadable as bad:
+            problem = Problem(invariant.label, bad.case, f"returned a result that cannot be "
+                              f"read as {op.outputs}: {bad}")
+        if problem is None:
+            tally.add_pass()
+            continue
+        failure = _problem_failure(op, "invariant", problem, dt)
+        tally.add_failure(failure)
+        if worst is None or failure.ratio > worst.ratio:
+            worst = failure
+    return worst
 
 
 def _problem_failure(op, check, problem: Problem, dt) -> _Failure:
-    fields, message = {}, problem.message
+    fields, message, ratio = {}, problem.message, math.inf
     if problem.got is not None:
-        found = mismatch(problem.got, problem.want, problem.tol, dtype=dt)
-        if found is not None:
-            fields = _fields(found)
+        found = measure(problem.got, problem.want, problem.tol, dtype=dt)
+        if found.n_failed:
+            fields, ratio = _fields(found), found.ratio
             message = (message + " " if message else "") + found.describe(problem.output)
     d = _fail(op, check, problem.label, problem.case, dt, message or "failed",
               output=problem.output, **fields)
     if problem.got is None:
-        return _Failure(d, problem.case, outputs=op.outputs)
+        return _Failure(d, problem.case, outputs=op.outputs, ratio=ratio)
     outputs = (problem.output or "out",)
-    return _Failure(d, problem.case, (problem.want,), (problem.got,), (problem.tol,), outputs)
+    return _Failure(d, problem.case, (problem.want,), (problem.got,), (problem.tol,), outputs,
+                    ratio)
 
 
-# -- running a check with Hypothesis ---------------------------------------------------------------
+# -- invalid inputs: non-finite, undefined, the error contract ----------------------------------
+
+def _invalid_case(run: _Run, case64):
+    """Judge every invalid variant of one case; return the worst failure, if any."""
+    op, fn, dt = run.op, run.fn, run.dt
+    checker = op.checker or op.reference
+    case = case64.cast(dt)
+    run.tick("invalid inputs")
+    worst = None
+    for row in op.errors(case):
+        label, bad, kind = row[0], row[1].cast(dt), error_kind(row)
+        try:
+            call_quietly(checker, bad.float64())
+        except DOCUMENTED_ERRORS:
+            pass
+        else:
+            continue  # refimpl accepts this variant (e.g. after rounding): not an error case
+        raised = result = None
+        try:
+            result = call_quietly(fn, bad)
+        except Exception as exc:
+            raised = exc
+        for failure in _judge_invalid(run, label, bad, kind, raised, result):
+            if worst is None or failure.ratio > worst.ratio:
+                worst = failure
+    return worst
+
+
+def _judge_invalid(run: _Run, label, bad, kind, raised, result) -> list:
+    op, dt = run.op, run.dt
+    documented = isinstance(raised, DOCUMENTED_ERRORS)
+    answer = (type(raised).__name__ if raised is not None else
+              "returned " + _describe_result(result).split(" of shape")[0])
+    failures = []
+    if kind == NON_FINITE:
+        tally = run.tallies["non-finite"]
+        problem = None if raised is not None else _propagation_problem(op, bad, result, dt)
+        if problem is None:
+            tally.passed += 1
+            tally.note("refused" if raised is not None else "propagated")
+        else:
+            failures.append(_Failure(_fail(op, "non-finite", label, bad, dt, problem), bad,
+                                     outputs=op.outputs))
+            tally.add_failure(failures[-1])
+    elif kind == UNDEFINED:
+        outcome = _convention(raised, result, op)
+        conventions = run.conventions.setdefault(label, {})
+        conventions[outcome] = conventions.get(outcome, 0) + 1
+    contract = run.tallies["error-contract"]
+    contract.note(answer)
+    if documented:
+        contract.passed += 1
+        return failures
+    contract.deviated += 1
+    if run.strict:
+        if raised is not None:
+            message = (f"raised {_exc_text(raised)}; refimpl's contract is ValueError or "
+                       f"TypeError (strict)")
+        else:
+            message = (f"returned {_describe_result(result)} instead of raising ValueError "
+                       f"(strict)")
+        failures.append(_Failure(_fail(op, "error-contract", label, bad, dt, message), bad,
+                                 outputs=op.outputs))
+        contract.add_failure(failures[-1])
+    return failures
+
+
+def _convention(raised, result, op) -> str:
+    if raised is not None:
+        return f"raises {type(raised).__name__}"
+    try:
+        outs = [np.asarray(o, dtype=np.float64) for o in op.to_outputs(result)]
+    except Exception:
+        return f"returns {_describe_result(result)}"
+    if any(np.isnan(o).any() for o in outs):
+        return "returns NaN"
+    if any(np.isinf(o).any() for o in outs):
+        return "returns infinity"
+    return "returns finite values (e.g. 0)"
+
+
+def _finite_variants(bad):
+    """Two copies of ``bad`` with every non-finite input entry set to 0.5 and to 1.25."""
+    out = []
+    for value in (0.5, 1.25):
+        changes = {}
+        for name, a in bad.values().items():
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+                changes[name] = np.where(np.isfinite(a), a, value).astype(a.dtype)
+        out.append(bad.replace(**changes))
+    return out
+
+
+def _affected(op: Op, bad):
+    """Per output, the entries that depend on the non-finite inputs of ``bad`` (those that
+    change by more than rounding when the NaN/inf entries take two finite values), or
+    None when refimpl refuses both finite variants."""
+    try:
+        (a, b) = _finite_variants(bad)
+        ea, eb = op.expected(a), op.expected(b)
+        ba, bb = op.bounds(a, ea), op.bounds(b, eb)
+    except Exception:
+        return None
+    return [np.abs(x - y) > (s + t) for x, y, s, t in zip(ea, eb, ba, bb)]
+
+
+def _propagation_problem(op: Op, bad, result, dt) -> str | None:
+    """Why the backend's answer to a NaN/inf input hides it, or None if it is honest."""
+    try:
+        outs = [np.asarray(o, dtype=np.float64) for o in op.to_outputs(result)]
+    except Exception as exc:
+        return f"returned {_describe_result(result)}, which cannot be read: {exc}"
+    affected = _affected(op, bad)
+    if affected is not None and not any(need.any() for need in affected):
+        return None  # no output depends on the non-finite entries (a masked key, ...)
+    if all(np.isfinite(o).all() for o in outs):
+        return (f"returned {_describe_result(result)}: only finite numbers, computed from "
+                f"a NaN/inf input (refuse it, or let it propagate)")
+    nan_input = any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and np.isnan(v).any()
+                    for v in bad.values().values())
+    if affected is None or not nan_input:
+        return None  # an infinity may have finite limits (exp(-inf) = 0): shown somewhere
+    for name, out, need in zip(op.outputs, outs, affected):
+        if out.shape != need.shape:
+            return f"{name} has shape {out.shape}, but should be {need.shape}"
+        hidden = need & np.isfinite(out)
+        if hidden.any():
+            index = tuple(int(i) for i in np.argwhere(hidden)[0])
+            return (f"{name}[{', '.join(map(str, index))}] = {out[index]!r} is finite, but it "
+                    f"depends on the NaN input; {int(hidden.sum())} of {int(need.sum())} "
+                    f"dependent elements are finite")
+    return None
+
+
+# -- running an aspect with Hypothesis -----------------------------------------------------------
 
 def _settings(max_examples: int, shrink: bool):
     from hypothesis import HealthCheck, Phase, settings
@@ -253,89 +526,135 @@ def _settings(max_examples: int, shrink: bool):
                     suppress_health_check=list(HealthCheck))
 
 
-def _search(strategy, body, max_examples: int, shrink: bool, examples=()):
-    """Run ``body`` on the curated ``examples``, then on generated cases; return
-    (failure or None, cases run, note)."""
+class _Shrunk(Exception):
+    """Raised by a body in shrink mode so that Hypothesis shrinks the failing case."""
+
+
+def _drive(run: _Run, judge, n: int, shrink: bool) -> None:
+    """Judge ``n`` generated cases (after the curated ones), recording into ``run``.
+
+    Without ``shrink`` no case raises, so every case is counted. With ``shrink`` the first
+    failure stops the search and Hypothesis shrinks it; the minimal case is reported.
+    """
     from hypothesis import example, given
-    from hypothesis.errors import Flaky, Unsatisfiable
+    from hypothesis.errors import Unsatisfiable
 
-    count, seen = [0], []
+    state = {"shrinking": False}
 
-    def search(case):
-        count[0] += 1
-        try:
-            body(case)
-        except _Failure as failure:
-            seen.append(failure)
-            raise
+    def body(case):
+        if not state["shrinking"]:
+            if judge(run, case) is not None and shrink:
+                state["shrinking"] = True
+                raise _Shrunk()
+            return
+        failure = _quiet_judge(run, judge, case)
+        if failure is not None:
+            tally = run.tallies[failure.discrepancy.check]
+            tally.failure, tally.worst = failure, failure.discrepancy
+            raise _Shrunk()
 
-    for case in reversed(list(examples)):
-        search = example(case)(search)
-    search = _settings(max_examples, shrink)(given(strategy)(search))
-
+    for case in reversed(list(run.op.examples())):
+        body = example(case)(body)
+    search = _settings(n, shrink)(given(run.op.all_cases())(body))
     try:
         search()
-    except _Failure as failure:
-        return failure, count[0], _blob(failure)
-    except Flaky as exc:
-        note = ("flaky: the failing case passed when Hypothesis replayed it, so the backend's "
-                "result depends on earlier calls (a cache or global state?)")
-        return (seen[0] if seen else None), count[0], note + "\n" + _blob(exc)
+    except _Shrunk:
+        pass
     except Unsatisfiable:
         raise RuntimeError("no valid case could be generated (every case was refused by "
                            "refimpl after rounding to this dtype)") from None
-    return None, count[0], ""
 
 
-def _blob(exc) -> str:
-    notes = getattr(exc, "__notes__", [])
-    lines = [n.strip() for n in notes if "reproduce_failure" in n]
-    if lines:
-        return lines[0]
-    return "a curated reference case (explicit example): fails on every run"
+def _quiet_judge(run: _Run, judge, case):
+    """Judge a case while Hypothesis shrinks it, leaving the counts as they were."""
+    saved = copy.deepcopy((run.tallies, run.refusals, run.accepted, run.conventions, run.cases))
+    progress, run.progress = run.progress, None
+    try:
+        return judge(run, case)
+    finally:
+        run.tallies, run.refusals, run.accepted, run.conventions, run.cases = saved
+        run.progress = progress
 
 
-# -- certify ---------------------------------------------------------------------------------------
+def _statistical(run: _Run) -> None:
+    op, dt = run.op, run.dt
+    run.tick("value")
+    try:
+        problem = op.statistical(run.fn, dt)
+    except Exception as exc:
+        run.tallies["value"].refused += 1
+        run.refusals.append((frozenset(), _NoCase(op.name), _exc_text(exc)))
+        return
+    if problem is None:
+        run.tallies["value"].add_pass()
+    else:
+        run.tallies["value"].add_failure(_problem_failure(op, "value", problem, dt))
+
+
+class _NoCase:
+    """Stands for the many calls of a statistical check in the list of refusals."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def describe(self):
+        return f"{self.name}(...) (the statistical check's draws)"
+
+
+def _run_aspects(run: _Run, max_examples: int, shrink: bool, aspects=ASPECTS) -> None:
+    op = run.op
+    if "value" in aspects:
+        if op.statistical is not None:
+            _statistical(run)
+        elif op.value:
+            _drive(run, _value_case, max_examples, shrink)
+    if "invariant" in aspects and op.invariants:
+        _drive(run, _invariant_case, max_examples, shrink)
+    if {"non-finite", "error-contract"} & set(aspects):
+        _drive(run, _invalid_case, max(5, max_examples // 4), shrink)
+
 
 def check_op(op: Op, fn, check: str, *, dtype="float64", max_examples=100, shrink=False,
-             replay_dir=None):
-    """Run one check of one op; return ``(status, discrepancy or None, cases run)``.
+             replay_dir=None, strict=False):
+    """Run one aspect of one op; return ``(status, worst failure or None, cases judged)``.
 
-    ``status`` is ``"pass"``, ``"FAIL"`` or ``"-"`` (no such check for this op). A replay
-    file is written into ``replay_dir`` (created if needed) on failure.
+    ``check`` is an aspect (``"value"``, ``"invariant"``, ``"non-finite"``,
+    ``"error-contract"``). ``status`` is ``"pass"``, ``"FAIL"``, ``"not required"`` (the
+    error contract differs, without ``strict``) or ``"-"`` (nothing to check). A replay
+    file is written into ``replay_dir`` on failure.
     """
-    dt = np.dtype(dtype)
-    if check == "value" and op.statistical is not None:
-        problem = op.statistical(fn, dt)
-        if problem is None:
-            return "pass", None, 1
-        return "FAIL", _finish(_problem_failure(op, "value", problem, dt), "", replay_dir), 1
-    bodies = {"value": (_value_body, op.value, max_examples),
-              "invalid-input": (_error_body, True, max(5, max_examples // 4)),
-              "invariant": (_invariant_body, bool(op.invariants), max_examples)}
-    make, applies, n = bodies[check]
-    if not applies:
-        return "-", None, 0
-    failure, count, note = _search(op.cases(), make(op, fn, dt), n, shrink, op.examples())
-    if failure is None:
-        return "pass", None, count
-    return "FAIL", _finish(failure, note, replay_dir), count
+    if check not in ASPECTS:
+        raise ValueError(f"check must be one of {', '.join(ASPECTS)}; got {check!r}")
+    run = _Run(op, fn, dtype, strict)
+    _run_aspects(run, max_examples, shrink, aspects=(check,))
+    tally = run.tallies[check]
+    status = tally.status(strict)
+    if check == "value" and status == "pass" and tally.passed == 0:
+        status = "-"
+    found = None
+    if tally.failure is not None:
+        found = _finish(tally.failure, replay_dir)
+    return status, found, tally.judged
 
 
-def _finish(failure: _Failure, note: str, replay_dir) -> Discrepancy:
+def _finish(failure: _Failure, replay_dir) -> Discrepancy:
     d = failure.discrepancy
-    d.reproduce = note
-    if replay_dir is not None:
+    d.reproduce = ("derandomised: the same certify call replays this case; the replay file "
+                   "holds its inputs")
+    if replay_dir is not None and failure.case is not None and hasattr(failure.case, "arrays"):
         d.replay = write_replay(replay_dir, d, failure.case, failure.expected,
                                 failure.obtained, failure.tolerance, failure.outputs)
     return d
 
 
+# -- certify ---------------------------------------------------------------------------------------
+
 def resolve_backend(spec):
     """A backend object and its name from a module, an object or ``"MODULE[:ATTR]"``.
 
     ``MODULE`` may be a dotted module name (imported with the current directory on
-    ``sys.path``, as ``python -m`` does) or the path of a ``.py`` file.
+    ``sys.path``, as ``python -m`` does) or the path of a ``.py`` file. A shipped
+    adapter whose framework is missing raises ImportError naming the package to install.
     """
     if not isinstance(spec, str):
         return spec, getattr(spec, "__name__", type(spec).__name__)
@@ -364,8 +683,23 @@ def _lookup(backend, name):
     return fn if callable(fn) else None
 
 
+def _check_options(dtype, max_examples, strict):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dtype is None or dt is None or dt.name not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
+    if isinstance(max_examples, bool) or not isinstance(max_examples, (int, np.integer)) \
+            or max_examples < 1:
+        raise ValueError(f"max_examples must be a positive int; got {max_examples!r}")
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be True or False; got {strict!r}")
+    return dt
+
+
 def certify(backend, *, functions=None, max_examples=100, dtype="float64", replay_dir=None,
-            shrink=False) -> Report:
+            shrink=False, strict=False, progress=None) -> Report:
     r"""Certify a backend against refimpl: one verdict per public name it provides.
 
     Parameters
@@ -378,29 +712,39 @@ def certify(backend, *, functions=None, max_examples=100, dtype="float64", repla
     functions : iterable of str, optional
         Only these names (default: every name of the op table).
     max_examples : int
-        Generated cases per check (value, invariant; a quarter of them, at least 5, for
-        invalid inputs).
+        Generated cases per aspect (value, invariant; a quarter of them, at least 5, for
+        invalid inputs), after the curated cases.
     dtype : {"float64", "float32", "float16"}
         Inputs are rounded to this dtype and passed as arrays of it. float64: the
         eps x condition bounds; lower precision: the baseline rule (``docs/tolerances.md``).
     replay_dir : str or path, optional
-        Where to write a replay ``.npz`` per failure (default: a new temporary directory,
-        created on the first failure).
+        Where to write a replay ``.npz`` per failing aspect (default: a new temporary
+        directory, created on the first failure).
     shrink : bool
-        Let Hypothesis shrink a failing case to a minimal one (slower).
+        Stop each aspect at its first failure and let Hypothesis shrink it to a minimal
+        case (slower; the counts then stop at that case).
+    strict : bool
+        Also require refimpl's own error contract (``ValueError``/``TypeError`` on every
+        invalid input, NaN included) and fail on any unsupported input feature.
+    progress : callable or bool, optional
+        ``progress(name, aspect, cases, seconds)`` after each case; ``True`` prints a live
+        line on standard error.
 
     Returns
     -------
     Report
-        ``.passed`` (every provided name passed), ``[name]`` (a FunctionResult),
-        ``.format()``, ``.write_json(path)``.
+        ``.passed``, ``.reason``, ``[name]`` (a FunctionResult with per-aspect counts, the
+        unsupported features and the conventions), ``.format()``, ``.write_json(path)``.
 
     Notes
     -----
-    Names the backend lacks are reported as "not provided", not failed. Stochastic
-    estimators (``rfa_attention``, ...) are reported as "not certified", with the reason.
-    The cases are generated by :mod:`refimpl.testing.strategies`, derandomised: the same
-    call gives the same cases, so a failure reproduces by running it again.
+    A name passes when no aspect failed and at least :func:`required_cases` value cases
+    were certified ("insufficient" otherwise). ``report.passed`` is True only when no
+    provided name failed or was insufficient **and** at least one name was certified:
+    a backend that provides nothing certifiable does not pass. Names the backend lacks
+    are "not provided"; stochastic estimators are "not certified", with the reason. The
+    cases are generated by :mod:`refimpl.testing.strategies`, derandomised: the same call
+    gives the same cases, so a failure reproduces by running it again.
 
     Examples
     --------
@@ -411,52 +755,69 @@ def certify(backend, *, functions=None, max_examples=100, dtype="float64", repla
     >>> [(r.name, r.verdict) for r in report.results]
     [('softmax_attention', 'pass'), ('kernel_attention', 'pass')]
     """
-    dt = np.dtype(dtype)
-    if dt.name not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
+    dt = _check_options(dtype, max_examples, strict)
     obj, name = resolve_backend(backend)
     ops = all_ops()
     known = list(ops) + list(NOT_CERTIFIED)
+    if isinstance(functions, str):
+        functions = [functions]
     names = known if functions is None else list(functions)
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError(f"functions must be names refimpl certifies; unknown: {unknown}; "
                          f"known: {', '.join(known)}")
     replay = {"dir": None if replay_dir is None else os.fspath(replay_dir)}
-    results = [_certify_one(ops.get(n), n, _lookup(obj, n), dt, max_examples, shrink, replay)
-               for n in names]
-    return Report(name, dt.name, int(max_examples), results, replay["dir"])
+    printer = _Progress() if progress is True else (progress or None)
+    results = []
+    for n in names:
+        results.append(_certify_one(ops.get(n), n, _lookup(obj, n), dt, int(max_examples),
+                                    shrink, strict, replay, printer))
+        if isinstance(printer, _Progress):
+            printer.done(results[-1])
+    return Report(name, dt.name, int(max_examples), results, replay["dir"], strict=strict,
+                  required=required_cases(int(max_examples)))
 
 
-def _certify_one(op, name, fn, dt, max_examples, shrink, replay) -> FunctionResult:
+def _certify_one(op, name, fn, dt, max_examples, shrink, strict, replay, progress):
     if fn is None:
         return FunctionResult(name, "not provided")
     if op is None:
         return FunctionResult(name, "not certified", note=NOT_CERTIFIED[name])
-    start = time.perf_counter()
+    run = _Run(op, fn, dt, strict, progress)
     result = FunctionResult(name, "pass")
-
-    def replay_dir():
+    try:
+        _run_aspects(run, max_examples, shrink)
+    except Exception as exc:
+        result.verdict = "error"
+        result.note += f"{type(exc).__name__}: {exc}\n" + "".join(
+            traceback.format_exception(exc)[-3:])
+    def make_dir():
         if replay["dir"] is None:
             replay["dir"] = tempfile.mkdtemp(prefix="refimpl-certify-")
         return replay["dir"]
 
-    for check in ("value", "invalid-input", "invariant"):
-        try:
-            status, found, count = check_op(op, fn, check, dtype=dt,
-                                            max_examples=max_examples, shrink=shrink,
-                                            replay_dir=_LazyDir(replay_dir))
-        except Exception as exc:
-            status, found, count = "error", None, 0
-            result.note += (f"{check}: {type(exc).__name__}: {exc}\n"
-                            + "".join(traceback.format_exception(exc)[-3:]))
-        result.checks[check] = status
-        result.examples += count
-        if found is not None:
-            result.failures.append(found)
-    statuses = set(result.checks.values())
-    result.verdict = "error" if "error" in statuses else "FAIL" if "FAIL" in statuses else "pass"
-    result.seconds = time.perf_counter() - start
+    replay_dir = _LazyDir(make_dir)
+    for aspect, tally in run.tallies.items():
+        result.checks[aspect] = tally.status(strict)
+        if tally.failure is not None:
+            result.failures.append(_finish(tally.failure, replay_dir))
+        result.aspects[aspect] = tally.to_dict()
+    result.unsupported = run.unsupported()
+    result.conventions = run.conventions
+    result.checks["unsupported"] = ("FAIL" if strict and result.unsupported else
+                                    "noted" if result.unsupported else "none")
+    result.examples = run.cases
+    result.certified = (run.tallies["value"].passed if op.value or op.statistical else
+                        run.tallies["invariant"].passed)
+    result.required = 1 if op.statistical is not None else required_cases(max_examples)
+    if result.verdict != "error":
+        if "FAIL" in result.checks.values():
+            result.verdict = "FAIL"
+        elif result.certified < result.required:
+            result.verdict = "insufficient"
+            result.note = (f"only {result.certified} value case(s) certified, "
+                           f"{result.required} required: the backend refused the others")
+    result.seconds = time.perf_counter() - run.start
     return result
 
 
@@ -468,3 +829,26 @@ class _LazyDir(os.PathLike):
 
     def __fspath__(self):
         return self._make()
+
+
+class _Progress:
+    """A live line on standard error: the name, the aspect, the cases done, the time."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.last = 0.0
+
+    def __call__(self, name, aspect, cases, seconds):
+        now = time.perf_counter()
+        if now - self.last < 0.2:
+            return
+        self.last = now
+        self.stream.write(f"\r\033[K  {name}: {aspect}, {cases} cases, {seconds:.1f} s")
+        self.stream.flush()
+
+    def done(self, result):
+        if result.verdict in ("not provided",):
+            return
+        self.stream.write(f"\r\033[K  {result.name}: {result.verdict} ({result.examples} "
+                          f"cases, {result.seconds:.1f} s)\n")
+        self.stream.flush()

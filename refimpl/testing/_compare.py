@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import tolerances
 
-__all__ = ["Mismatch", "assert_close", "mismatch"]
+__all__ = ["Mismatch", "assert_close", "measure", "mismatch"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +44,13 @@ class Mismatch:
     n_failed: int
     n_total: int
 
+    @property
+    def ratio(self) -> float:
+        """``abs_error / tolerance`` at the worst element (inf for a zero tolerance)."""
+        if self.tolerance > 0:
+            return self.abs_error / self.tolerance
+        return 0.0 if self.abs_error == 0 else float("inf")
+
     def describe(self, name: str = "out") -> str:
         where = f"{name}[{', '.join(map(str, self.index))}]" if self.index else name
         share = 100.0 * self.n_failed / max(self.n_total, 1)
@@ -59,23 +66,30 @@ def mismatch(actual, desired, tol, *, dtype="float64") -> Mismatch | None:
     Shapes must already agree. A non-finite ``actual`` where ``desired`` is finite is an
     infinite error.
     """
+    found = measure(actual, desired, tol, dtype=dtype)
+    return found if found.n_failed else None
+
+
+def measure(actual, desired, tol, *, dtype="float64") -> Mismatch:
+    """The element of ``actual`` with the largest ``|actual - desired| / tol``, failing or
+    not (``n_failed`` counts the elements beyond ``tol``); shapes must already agree."""
     a = np.asarray(actual, dtype=np.float64)
     d = np.asarray(desired, dtype=np.float64)
     tol = np.broadcast_to(np.asarray(tol, dtype=np.float64), d.shape)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.where(np.isfinite(a), np.abs(a - d), np.inf)
     bad = ~(diff <= tol)
-    if not bad.any():
-        return None
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(tol > 0, diff / tol, np.inf)
-    ratio = np.where(bad, np.nan_to_num(ratio, nan=np.inf, posinf=np.inf), -1.0)
+        ratio = np.where(tol > 0, diff / tol, np.where(diff > 0, np.inf, 0.0))
+    ratio = np.nan_to_num(ratio, nan=np.inf, posinf=np.inf)
+    if d.size == 0:
+        return Mismatch((), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0)
     worst = np.unravel_index(int(np.argmax(ratio)), d.shape) if d.ndim else ()
     got, want, err = float(a[worst]), float(d[worst]), float(diff[worst])
     spacing = tolerances.dtype_spacing(want, dtype)
     return Mismatch(
         index=tuple(int(i) for i in worst), got=got, want=want, abs_error=err,
-        rel_error=err / abs(want) if want else float("inf"),
+        rel_error=err / abs(want) if want else (0.0 if err == 0 else float("inf")),
         ulp_error=err / spacing if spacing else float("inf"),
         tolerance=float(tol[worst]), n_failed=int(bad.sum()), n_total=int(d.size),
     )

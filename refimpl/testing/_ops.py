@@ -19,8 +19,8 @@ import numpy as np
 from .. import tolerances
 from ._case import Case
 
-__all__ = ["NOT_CERTIFIED", "Ctx", "Invariant", "Op", "Problem", "all_ops", "layout_invariant",
-           "register"]
+__all__ = ["NOT_CERTIFIED", "Ctx", "Invariant", "Op", "Problem", "all_ops", "case_features",
+           "layout_invariant", "register", "undefined"]
 
 #: Modules whose import registers ops (imported by :func:`all_ops`).
 OP_MODULES = ["refimpl.testing._ops_attention", "refimpl.testing._ops_masks",
@@ -77,6 +77,14 @@ class BackendRaised(Exception):
         self.exc, self.case = exc, case
 
 
+class Unreadable(Exception):
+    """The backend returned something that cannot be read as the op's outputs."""
+
+    def __init__(self, exc: BaseException, case: Case):
+        super().__init__(f"{type(exc).__name__}: {exc}")
+        self.exc, self.case = exc, case
+
+
 @dataclasses.dataclass(frozen=True)
 class Invariant:
     """A property of the backend's own outputs that needs no oracle."""
@@ -123,6 +131,15 @@ class Op:
         ``examples()`` -> curated float64 cases run before the generated ones (the
         reference inputs of PyTorch's OpInfo): each hits a classic bug for sure, so a
         check does not depend on what a small number of generated cases happens to cover.
+    plain : callable, optional
+        ``plain()`` -> strategy of cases in the *plain domain* every backend of the name
+        supports (no batch, no optional arguments, equal sizes where a library needs
+        them); a third of the generated cases come from it, so a backend that refuses
+        the optional features still gets a real value verdict.
+    features : callable, optional
+        ``features(case)`` -> set of labels of the optional input features the case uses
+        (``"bias"``, ``"broadcast batch dimensions"``, ...), added to the generic ones of
+        :func:`case_features`; a case the backend refuses is reported by its features.
     checker : callable, optional
         The refimpl callable whose errors define the invalid inputs (default
         ``reference``; the mask classes' reference is their dense oracle, which does not
@@ -145,6 +162,24 @@ class Op:
     is_class: bool = False
     checker: Callable | None = None
     examples: Callable = lambda: []
+    plain: Callable | None = None
+    features: Callable | None = None
+
+    def all_cases(self):
+        """The strategy of valid cases: the plain domain one time in three, else ``cases()``."""
+        if self.plain is None:
+            return self.cases()
+        from hypothesis import strategies as st
+
+        full = self.cases()
+        return st.one_of(self.plain(), full, full)
+
+    def case_features(self, case: Case) -> frozenset:
+        """The labels of the input features ``case`` uses (generic and op-specific)."""
+        found = set(case_features(case))
+        if self.features is not None:
+            found |= set(self.features(case))
+        return frozenset(found)
 
     def to_outputs(self, result) -> tuple:
         """The backend's result as a tuple of arrays (one per output)."""
@@ -200,8 +235,9 @@ def call_quietly(fn, case: Case):
 class Ctx:
     """What an invariant sees: the backend's outputs and its error allowance on a case."""
 
-    def __init__(self, op: Op, fn, dtype):
+    def __init__(self, op: Op, fn, dtype, on_accept=None):
         self.op, self.fn, self.dtype = op, fn, np.dtype(dtype)
+        self.on_accept = on_accept
         self._memo: dict = {}
 
     def reset(self) -> None:
@@ -215,9 +251,14 @@ class Ctx:
         """The backend's outputs (float64 arrays) on ``case`` (rounded to the dtype)."""
         try:
             result = call_quietly(self.fn, case)
-            return tuple(np.asarray(o, dtype=np.float64) for o in self.op.to_outputs(result))
-        except Exception as exc:  # reported as a failure of the invariant
+        except Exception as exc:  # an unsupported input feature
             raise BackendRaised(exc, case) from exc
+        if self.on_accept is not None:
+            self.on_accept(case)
+        try:
+            return tuple(np.asarray(o, dtype=np.float64) for o in self.op.to_outputs(result))
+        except Exception as exc:
+            raise Unreadable(exc, case) from exc
 
     def allowance(self, case: Case) -> tuple:
         """The error each output of a correct backend may have on ``case``."""
@@ -293,7 +334,53 @@ def take(perm, axis):
     return lambda outputs: tuple(np.take(o, perm, axis=axis) for o in outputs)
 
 
+# -- input features (what a backend may legitimately not support) -------------------------------
+
+def case_features(case: Case) -> set:
+    """Generic feature labels of a case: keyword arguments given, memory order, vectors."""
+    found = {f"argument {k}" for k, v in case.kwargs.items()
+             if k != "rng" and v is not None and v is not False}
+    for value in case.values().values():
+        if isinstance(value, np.ndarray):
+            if value.ndim >= 2 and value.flags.f_contiguous and not value.flags.c_contiguous:
+                found.add("column-major arrays")
+            if value.size and 0 in value.shape[-2:]:
+                found.add("empty axes")
+    if case.operand is not None and np.ndim(case.operand) == 1:
+        found.add("a vector operand X")
+    return found
+
+
 # -- building invalid inputs ------------------------------------------------------------------
+
+#: Kinds of invalid input (the third entry of an ``errors`` row; see :func:`undefined`).
+NON_FINITE, UNDEFINED, CONTRACT = "non-finite", "undefined", "contract"
+
+
+def undefined(label: str, case: Case) -> tuple:
+    """An ``errors`` row whose result is mathematically undefined (a fully masked row):
+    a backend may raise, return NaN or follow a documented convention (PyTorch returns 0);
+    the harness reports the convention and requires refimpl's error only under ``strict``."""
+    return (label, case, UNDEFINED)
+
+
+def error_kind(row) -> str:
+    """The kind of an ``errors`` row: given, or non-finite when an input holds NaN/inf."""
+    if len(row) == 3:
+        return row[2]
+    return NON_FINITE if has_non_finite(row[1]) else CONTRACT
+
+
+def has_non_finite(case: Case) -> bool:
+    """Whether any floating-point input of ``case`` is NaN or infinite."""
+    for value in case.values().values():
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            if not np.all(np.isfinite(value)):
+                return True
+        elif isinstance(value, float) and not np.isfinite(value):
+            return True
+    return False
+
 
 def poisoned(case: Case, name: str, value=np.nan) -> Case:
     """``case`` with the middle entry of argument ``name`` set to ``value`` (NaN, inf)."""

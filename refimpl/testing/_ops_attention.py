@@ -23,6 +23,7 @@ from ._ops import (
     register,
     relation,
     take,
+    undefined,
 )
 
 _T = np.swapaxes
@@ -150,7 +151,7 @@ def _softmax_errors(case: Case):
             ("NaN in v", poisoned(case, "v")),
             ("k's last dimension differs from q's", grown(case, "k", -1)),
             ("v has a row per key plus one", grown(case, "v", -2)),
-            ("a fully masked row", _fully_masked(case, L, S))]
+            undefined("a fully masked row", _fully_masked(case, L, S))]
     plain = case.replace(bias=None, mask=None)
     if not case["causal"]:
         longer = grown(grown(plain, "k", -2), "v", -2) if L == S else plain
@@ -299,7 +300,7 @@ def _linear_errors(name):
                 ("NaN in v", poisoned(case, "v")),
                 ("phi_k has one feature more than phi_q", grown(case, "phi_k", -1)),
                 ("v has a row per key plus one", grown(case, "v", -2)),
-                ("a row whose normaliser is zero", _fully_masked(case, L, S))]
+                undefined("a row whose normaliser is zero", _fully_masked(case, L, S))]
         if name == "kernel_attention" and not case["causal"]:
             plain = case.replace(mask=None)
             longer = grown(grown(plain, "phi_k", -2), "v", -2) if L == S else plain

@@ -35,6 +35,7 @@ class RefimplOptions:
     functions: tuple = ()
     replay_dir: str | None = None
     shrink: bool = False
+    strict: bool = False
 
 
 def pytest_addoption(parser):
@@ -52,6 +53,8 @@ def pytest_addoption(parser):
                     help="where to write the replay .npz of each failure")
     group.addoption("--refimpl-shrink", action="store_true",
                     help="shrink failing cases to minimal ones (slower)")
+    group.addoption("--refimpl-strict", action="store_true",
+                    help="require refimpl's error contract (ValueError/TypeError)")
 
 
 def options_from(config) -> RefimplOptions:
@@ -63,7 +66,8 @@ def options_from(config) -> RefimplOptions:
                           dtype=get("--refimpl-dtype", "float64"),
                           max_examples=get("--refimpl-max-examples", 100), functions=names,
                           replay_dir=get("--refimpl-replay-dir", None),
-                          shrink=bool(get("--refimpl-shrink", False)))
+                          shrink=bool(get("--refimpl-shrink", False)),
+                          strict=bool(get("--refimpl-strict", False)))
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,9 @@ from ._case import Case, unflatten
 
 __all__ = ["Discrepancy", "FunctionResult", "Replay", "Report", "load_replay", "write_replay"]
 
-CHECKS = ("value", "invalid-input", "invariant")
+#: The aspects of a verdict, in the order the report shows them.
+ASPECTS = ("value", "invariant", "non-finite", "error-contract")
+CHECKS = ASPECTS
 
 
 @dataclasses.dataclass
@@ -43,8 +45,9 @@ class Discrepancy:
     Attributes
     ----------
     function, check, label : str
-        The public name, the check (``value``, ``invalid-input``, ``invariant``) and what
-        was checked (``"fully masked row"``, ``"permute keys and values"``).
+        The public name, the aspect (``value``, ``invariant``, ``non-finite``,
+        ``error-contract``) and what was checked (``"fully masked row"``,
+        ``"permute keys and values"``).
     call : str
         The call as code.
     dtype : str
@@ -108,14 +111,29 @@ class FunctionResult:
     ----------
     name : str
     verdict : str
-        ``"pass"``, ``"FAIL"``, ``"not provided"``, ``"not certified"`` (provided, but
-        out of the harness's reach: see ``note``) or ``"error"`` (the harness itself
+        ``"pass"``, ``"FAIL"``, ``"insufficient"`` (too few value cases certified: the
+        backend refused the others), ``"not provided"``, ``"not certified"`` (provided,
+        but out of the harness's reach: see ``note``) or ``"error"`` (the harness itself
         failed, e.g. refimpl raised on a generated case).
     checks : dict
-        Per check: ``"pass"``, ``"FAIL"``, ``"error"`` or ``"-"`` (none for this name).
+        Per aspect (``value``, ``invariant``, ``non-finite``, ``error-contract``):
+        ``"pass"``, ``"FAIL"``, ``"not required"`` (the error contract differs; required
+        only with ``strict``) or ``"-"``; and ``unsupported``: ``"none"``, ``"noted"`` or
+        ``"FAIL"`` (``strict``).
+    aspects : dict
+        Per aspect: counts (``passed``, ``failed``, ``refused``, ``deviated``), the
+        backend's ``outcomes`` and the ``worst`` case (its error over its tolerance).
+    unsupported : list of dict
+        Input features the backend refused (``feature``, ``cases``, an example ``call``
+        and the ``error`` it raised).
+    conventions : dict
+        For inputs whose result is undefined (a fully masked row): what the backend does.
+    certified, required : int
+        Value cases certified, and the number needed for a verdict.
     failures : list of Discrepancy
+        The worst failing case of each failing aspect.
     examples : int
-        Generated cases run (all checks together).
+        Cases run (all aspects together).
     seconds : float
     note : str
     """
@@ -127,6 +145,11 @@ class FunctionResult:
     examples: int = 0
     seconds: float = 0.0
     note: str = ""
+    aspects: dict = dataclasses.field(default_factory=dict)
+    unsupported: list = dataclasses.field(default_factory=list)
+    conventions: dict = dataclasses.field(default_factory=dict)
+    certified: int = 0
+    required: int = 0
 
     @property
     def passed(self) -> bool:
@@ -136,6 +159,20 @@ class FunctionResult:
         out = dataclasses.asdict(self)
         out["failures"] = [f.to_dict() for f in self.failures]
         return _jsonable(out)
+
+    def cell(self, aspect: str) -> str:
+        """The aspect's counts for the table: ``ok 41``, ``FAIL 3/41``, ``-``."""
+        status = self.checks.get(aspect, "-")
+        counts = self.aspects.get(aspect)
+        if not counts or status == "-":
+            return "-"
+        judged = counts["passed"] + counts["failed"]
+        if status == "FAIL":
+            bad = counts["failed"] or counts["deviated"]
+            return f"FAIL {bad}/{judged if counts['failed'] else counts['passed'] + bad}"
+        if status == "not required":
+            return f"{counts['passed']}/{counts['passed'] + counts['deviated']} doc"
+        return f"ok {judged}"
 
 
 @dataclasses.dataclass
@@ -150,6 +187,10 @@ class Report:
     results : list of FunctionResult
     replay_dir : str or None
         Where replay files were written (None when nothing failed).
+    strict : bool
+        Whether refimpl's error contract was required and unsupported features failed.
+    required : int
+        Certified value cases each provided name needed.
 
     Examples
     --------
@@ -165,16 +206,39 @@ class Report:
     max_examples: int
     results: list
     replay_dir: str | None = None
+    strict: bool = False
+    required: int = 1
+
+    @property
+    def certified(self) -> list:
+        """Names that passed."""
+        return [r.name for r in self.results if r.verdict == "pass"]
 
     @property
     def passed(self) -> bool:
-        """True when every provided (and certifiable) name passed."""
-        return all(r.passed for r in self.results)
+        """True when no provided name failed or was insufficient and at least one passed."""
+        return not self.failed and bool(self.certified)
 
     @property
     def failed(self) -> list:
-        """Names whose verdict is ``FAIL`` or ``error``."""
+        """Names whose verdict is ``FAIL``, ``insufficient`` or ``error``."""
         return [r.name for r in self.results if not r.passed]
+
+    @property
+    def reason(self) -> str:
+        """Why the report did not pass (empty when it passed)."""
+        if self.failed:
+            return "failed: " + ", ".join(
+                f"{r.name} ({r.verdict})" for r in self.results if not r.passed)
+        if self.certified:
+            return ""
+        uncertifiable = [r.name for r in self.results if r.verdict == "not certified"]
+        if uncertifiable:
+            return (f"nothing was certified: {self.backend} provides only names the harness "
+                    f"does not certify ({', '.join(uncertifiable)})")
+        return (f"nothing was certified: {self.backend} provides none of refimpl's public "
+                f"names (is it the right module? names are matched exactly, e.g. "
+                f"softmax_attention)")
 
     def __getitem__(self, name: str) -> FunctionResult:
         for result in self.results:
@@ -184,44 +248,76 @@ class Report:
 
     def to_dict(self) -> dict:
         return {"backend": self.backend, "dtype": self.dtype, "max_examples": self.max_examples,
-                "passed": self.passed, "replay_dir": self.replay_dir,
+                "strict": self.strict, "required": self.required, "passed": self.passed,
+                "reason": self.reason, "replay_dir": self.replay_dir,
                 "results": [r.to_dict() for r in self.results]}
 
     def write_json(self, path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
 
     def format(self, *, details: bool = True) -> str:
-        """The table (function, verdict, one column per check, examples, time) and failures."""
-        header = (f"{'function':<26} {'verdict':<14} {'value':<6} {'invalid':<8} "
-                  f"{'invariant':<10} {'cases':>6} {'time':>7}")
+        """The table (one row per name, one column per aspect) and what stands out."""
+        header = (f"{'function':<24} {'verdict':<13} {'value':<11} {'invariant':<11} "
+                  f"{'non-finite':<11} {'contract':<11} {'unsupported':<11} {'time':>7}")
+        mode = ", strict" if self.strict else ""
         lines = [f"refimpl certify {self.backend}  (dtype {self.dtype}, max_examples "
-                 f"{self.max_examples})", header, "-" * len(header)]
+                 f"{self.max_examples}{mode}; a verdict needs {self.required} certified "
+                 f"value cases)", header, "-" * len(header)]
         shown = [r for r in self.results if r.verdict != "not provided"]
         for r in shown:
-            c = [r.checks.get(k, "-") for k in CHECKS]
-            lines.append(f"{r.name:<26} {r.verdict:<14} {c[0]:<6} {c[1]:<8} {c[2]:<10} "
-                         f"{r.examples:>6} {r.seconds:>6.2f}s")
+            if r.verdict == "not certified":
+                lines.append(f"{r.name:<24} {r.verdict}")
+                continue
+            unsupported = str(len(r.unsupported)) if r.unsupported else "-"
+            if r.checks.get("unsupported") == "FAIL":
+                unsupported = f"FAIL {unsupported}"
+            lines.append(f"{r.name:<24} {r.verdict:<13} {r.cell('value'):<11} "
+                         f"{r.cell('invariant'):<11} {r.cell('non-finite'):<11} "
+                         f"{r.cell('error-contract'):<11} {unsupported:<11} "
+                         f"{r.seconds:>6.1f}s")
         missing = [r.name for r in self.results if r.verdict == "not provided"]
         lines.append("-" * len(header))
         counts = {v: sum(r.verdict == v for r in self.results)
-                  for v in ("pass", "FAIL", "error", "not certified")}
-        lines.append(f"{counts['pass']} passed, {counts['FAIL']} failed, {counts['error']} "
-                     f"errors, {counts['not certified']} not certified, {len(missing)} not "
-                     f"provided")
+                  for v in ("pass", "FAIL", "insufficient", "error", "not certified")}
+        lines.append(f"{counts['pass']} passed, {counts['FAIL']} failed, "
+                     f"{counts['insufficient']} insufficient, {counts['error']} errors, "
+                     f"{counts['not certified']} not certified, {len(missing)} not provided")
         if missing:
             lines.append("not provided: " + ", ".join(missing))
-        for r in shown:
-            if r.verdict == "not certified" and r.note:
-                lines.append(f"not certified: {r.name}: {r.note}")
         if details:
-            for r in self.results:
-                for failure in r.failures:
-                    lines += ["", str(failure)]
-                if r.verdict == "error" and r.note:
-                    lines += ["", f"{r.name}: harness error: {r.note}"]
+            lines += self._details(shown)
         lines.append("")
-        lines.append("PASSED" if self.passed else "FAILED: " + ", ".join(self.failed))
+        lines.append("PASSED" if self.passed else f"FAILED: {self.reason}")
         return "\n".join(lines)
+
+    def _details(self, shown) -> list:
+        lines = []
+        for r in shown:
+            if r.verdict == "not certified":
+                lines.append(f"not certified: {r.name}: {r.note}")
+                continue
+            for feature in r.unsupported:
+                lines.append(f"unsupported: {r.name}: {feature['feature']} ({feature['cases']} "
+                             f"case(s) refused; e.g. {feature['call']} raised "
+                             f"{feature['error']})")
+            for label, outcomes in r.conventions.items():
+                said = ", ".join(f"{o} ({n})" for o, n in outcomes.items())
+                lines.append(f"convention: {r.name}: {label}: {said}")
+            contract = r.aspects.get("error-contract") or {}
+            if contract.get("deviated"):
+                said = ", ".join(f"{o} ({n})" for o, n in contract["outcomes"].items())
+                lines.append(f"error contract: {r.name}: {contract['deviated']} invalid input(s) "
+                             f"handled otherwise than refimpl's ValueError/TypeError: {said}")
+            worst = (r.aspects.get("value") or {}).get("worst")
+            if worst and r.checks.get("value") == "pass" and worst.get("ratio") is not None:
+                lines.append(f"worst value case: {r.name}: error {worst['ratio']:.3g} x its "
+                             f"tolerance at {worst['call']}")
+            if r.verdict in ("insufficient", "error") and r.note:
+                lines.append(f"{r.verdict}: {r.name}: {r.note.strip()}")
+        for r in shown:
+            for failure in r.failures:
+                lines += ["", str(failure)]
+        return [""] + lines if lines else lines
 
     def __str__(self) -> str:
         return self.format()

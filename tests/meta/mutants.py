@@ -4,7 +4,9 @@ Every mutant is a namespace exposing one public name. Apart from its bug it is c
 the attention mutants validate their arguments through refimpl (so they raise the
 documented errors) unless the bug is about validation, and compute the rest straight
 from the definition. :data:`MUTANTS` lists them with the checks expected to catch them
-(``value``, ``invalid-input``, ``invariant``); ``test_mutants.py`` certifies each one.
+(``value``, ``invariant``, ``non-finite``, ``error-contract``); ``test_mutants.py``
+certifies each one, under ``strict`` where the bug is only a departure from refimpl's
+error contract (an honest library may raise its own errors or return NaN for NaN).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from refimpl import eigen, estimators, features, graphs, masks
 
 def _validate_softmax(bug, q, k, v, bias, mask, causal, scale):
     """Raise refimpl's documented errors (the mutants differ in values only)."""
-    if bug == "nan_passthrough":
+    if bug in ("nan_passthrough", "nan_to_zero"):
         return
     if bug == "causal_rectangular":
         causal = False
@@ -48,6 +50,8 @@ def buggy_softmax(bug):
             q, k, v = (_c_order_view(a) for a in (q, k, v))
         q = np.asarray(q) if bug == "inplace_scale" else np.array(q, dtype=np.float64)
         k, v = np.array(k, dtype=np.float64), np.array(v, dtype=np.float64)
+        if bug == "nan_to_zero":
+            q, k, v = (np.nan_to_num(a) for a in (q, k, v))
         L, S, d = q.shape[-2], k.shape[-2], q.shape[-1]
         s = 1.0 / math.sqrt(d) if scale is None else float(scale)
         if (bug == "missing_scale" and scale is None) or bug == "no_scale_at_all":
@@ -509,13 +513,15 @@ class Mutant:
     catches: tuple
     dtype: str = "float64"
     why: str = ""
+    strict: bool = False
 
 
 def _m(name, obj, catches, why, dtype="float64"):
-    return Mutant(SimpleNamespace(**{name: obj}), name, tuple(catches), dtype, why)
+    strict = tuple(catches) == (E,)
+    return Mutant(SimpleNamespace(**{name: obj}), name, tuple(catches), dtype, why, strict)
 
 
-S, V, E, INV = "softmax_attention", "value", "invalid-input", "invariant"
+S, V, E, NF, INV = "softmax_attention", "value", "error-contract", "non-finite", "invariant"
 
 MUTANTS = {
     # the issue's list
@@ -542,7 +548,7 @@ MUTANTS = {
     "global max shift": _m(S, buggy_softmax("global_max"), [V], "one max for all rows"),
     "max taken before masking": _m(S, buggy_softmax("max_before_mask"), [V],
                                    "row max includes masked logits"),
-    "masked_fill(-1e4)": _m(S, buggy_softmax("finite_fill"), [V, E],
+    "masked_fill(-1e4)": _m(S, buggy_softmax("finite_fill"), [V],
                             "finite fill leaks at large logits"),
     "float mask read as boolean": _m(S, buggy_softmax("mask_as_bool"), [V], "ignores weights"),
     "causal ignored when a mask is given": _m(S, buggy_softmax("causal_ignored_with_mask"), [V],
@@ -551,6 +557,7 @@ MUTANTS = {
     "batch dimensions dropped": _m(S, buggy_softmax("drops_batch"), [V, INV], "returns out[0]"),
     "scales q in place": _m(S, buggy_softmax("inplace_scale"), [V], "q *= scale"),
     "NaN passes through": _m(S, buggy_softmax("nan_passthrough"), [E], "no validation"),
+    "NaN read as 0": _m(S, buggy_softmax("nan_to_zero"), [NF], "np.nan_to_num on inputs"),
     "causal accepted with L != S": _m(S, buggy_softmax("causal_rectangular"), [E],
                                       "top-left triangle"),
     "returns float32 for float64": _m(S, buggy_softmax("returns_float32"), [V], "dtype"),

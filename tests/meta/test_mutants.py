@@ -26,7 +26,7 @@ META_EXAMPLES = 20
 def test_mutant_is_rejected(label, tmp_path):
     mutant = MUTANTS[label]
     report = certify(mutant.backend, functions=[mutant.name], max_examples=META_EXAMPLES,
-                     dtype=mutant.dtype, replay_dir=tmp_path)
+                     dtype=mutant.dtype, replay_dir=tmp_path, strict=mutant.strict)
     result = report[mutant.name]
     assert not report.passed, f"mutant {label!r} ({mutant.why}) was certified:\n{report}"
     failing = {check for check, status in result.checks.items() if status == "FAIL"}
@@ -69,14 +69,35 @@ def test_replay_file_reproduces_the_failure(tmp_path):
                 "meta"} <= set(raw.files)
 
 
-def test_invalid_input_failure_names_the_case(tmp_path):
+@pytest.mark.parametrize("label", [k for k, m in MUTANTS.items() if m.strict])
+def test_contract_only_mutants_pass_by_default(label):
+    """Their only bug is a departure from refimpl's error contract (NaN in, NaN out; a
+    fully masked row as NaN; no shape checks): an honest library, accepted by default."""
+    mutant = MUTANTS[label]
+    result = certify(mutant.backend, functions=[mutant.name], max_examples=META_EXAMPLES,
+                     dtype=mutant.dtype)[mutant.name]
+    assert result.verdict == "pass", f"{label}: {result.checks}\n{result.failures}"
+    assert result.checks["error-contract"] == "not required"
+
+
+def test_undefined_rows_are_a_convention_and_strict_names_the_case(tmp_path):
     mutant = MUTANTS["fully masked row returns NaN"]
-    result = certify(mutant.backend, functions=[mutant.name], max_examples=5,
+    lenient = certify(mutant.backend, functions=[mutant.name], max_examples=5)[mutant.name]
+    assert lenient.conventions["a fully masked row"] == {
+        "returns NaN": lenient.conventions["a fully masked row"]["returns NaN"]}
+    result = certify(mutant.backend, functions=[mutant.name], max_examples=5, strict=True,
                      replay_dir=tmp_path)[mutant.name]
-    failure = next(f for f in result.failures if f.check == "invalid-input")
+    failure = next(f for f in result.failures if f.check == "error-contract")
     assert failure.label == "a fully masked row"
     assert "NaN" in failure.message and "instead of raising" in failure.message
     assert "mask" in failure.call
+
+
+def test_nan_hidden_as_finite_numbers_fails_the_non_finite_aspect():
+    mutant = MUTANTS["NaN read as 0"]
+    result = certify(mutant.backend, functions=[mutant.name], max_examples=5)[mutant.name]
+    failure = next(f for f in result.failures if f.check == "non-finite")
+    assert "finite" in failure.message and failure.label.startswith(("NaN", "inf"))
 
 
 def test_float64_certification_catches_float32_to_the_last_bits():
