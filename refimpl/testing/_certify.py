@@ -33,6 +33,7 @@ import copy
 import dataclasses
 import importlib
 import importlib.util
+import itertools
 import math
 import os
 import sys
@@ -192,7 +193,7 @@ class _Run:
     def __init__(self, op: Op, fn, dt, strict: bool, progress=None):
         self.op, self.fn, self.dt, self.strict = op, fn, np.dtype(dt), strict
         self.tallies = {a: Tally(a) for a in ASPECTS}
-        self.accepted: set = set()        # features of the valid inputs the backend accepted
+        self.accepted: set = set()        # feature sets of the valid inputs it accepted
         self.refusals: list = []          # (features, case, exception text)
         self.conventions: dict = {}       # label of an undefined input -> outcome -> count
         self.progress = progress
@@ -205,28 +206,42 @@ class _Run:
             self.progress(self.op.name, aspect, self.cases, time.perf_counter() - self.start)
 
     def accept(self, case) -> None:
-        self.accepted |= self.op.case_features(case)
+        self.accepted.add(self.op.case_features(case))
 
     def refuse(self, aspect: str, case, exc: BaseException) -> None:
         self.tallies[aspect].refused += 1
         self.refusals.append((self.op.case_features(case), case, _exc_text(exc)))
 
     def unsupported(self) -> list:
-        """The features of the refused inputs that no accepted input had, with counts."""
+        """The smallest feature combinations of the refused inputs that no accepted input
+        had (the reason a backend refused them), with counts and an example each."""
         groups: dict = {}
         for features, case, text in self.refusals:
-            blamed = sorted(features - self.accepted)
-            if blamed:
-                keys = blamed
-            elif features:
-                keys = ["the combination " + " + ".join(sorted(features))]
-            else:
-                keys = ["the plain domain (no optional feature)"]
-            for key in keys:
-                entry = groups.setdefault(key, {"feature": key, "cases": 0, "call": case.describe(),
-                                                "error": text})
+            for key in _blame(features, self.accepted):
+                entry = groups.setdefault(key, {"feature": key, "cases": 0,
+                                                "call": case.describe(), "error": text})
                 entry["cases"] += 1
         return sorted(groups.values(), key=lambda e: (-e["cases"], e["feature"]))
+
+
+def _blame(features: frozenset, accepted: set, largest: int = 3) -> list:
+    """The smallest subsets of ``features`` contained in no accepted feature set.
+
+    A backend that runs causal cases and masked cases but refuses a causal masked one is
+    blamed for "causal + mask"; a refused case whose features all occur together in an
+    accepted one is reported as refused despite supported features (an input-dependent
+    failure, e.g. a size the backend mishandles).
+    """
+    if not features:
+        return ["the plain domain (no optional feature)"]
+    if any(features <= seen for seen in accepted):
+        return ["inputs whose features are otherwise supported: " + " + ".join(sorted(features))]
+    for size in range(1, min(largest, len(features)) + 1):
+        found = [" + ".join(group) for group in itertools.combinations(sorted(features), size)
+                 if not any(set(group) <= seen for seen in accepted)]
+        if found:
+            return found
+    return [" + ".join(sorted(features))]
 
 
 # -- the value aspect ----------------------------------------------------------------------------
@@ -496,13 +511,15 @@ def _propagation_problem(op: Op, bad, result, dt) -> str | None:
     affected = _affected(op, bad)
     if affected is not None and not any(need.any() for need in affected):
         return None  # no output depends on the non-finite entries (a masked key, ...)
-    if all(np.isfinite(o).all() for o in outs):
-        return (f"returned {_describe_result(result)}: only finite numbers, computed from "
-                f"a NaN/inf input (refuse it, or let it propagate)")
     nan_input = any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and np.isnan(v).any()
                     for v in bad.values().values())
-    if affected is None or not nan_input:
-        return None  # an infinity may have finite limits (exp(-inf) = 0): shown somewhere
+    if not nan_input:
+        return _limit_problem(op, bad, outs)
+    if all(np.isfinite(o).all() for o in outs):
+        return (f"returned {_describe_result(result)}: only finite numbers, computed from "
+                f"a NaN input (refuse it, or let it propagate)")
+    if affected is None:
+        return None
     for name, out, need in zip(op.outputs, outs, affected):
         if out.shape != need.shape:
             return f"{name} has shape {out.shape}, but should be {need.shape}"
@@ -513,6 +530,43 @@ def _propagation_problem(op: Op, bad, result, dt) -> str | None:
                     f"depends on the NaN input; {int(hidden.sum())} of {int(need.sum())} "
                     f"dependent elements are finite")
     return None
+
+
+def _limit_problem(op: Op, bad, outs) -> str | None:
+    """An infinite input may have finite limits (``exp(-inf) = 0``): finite outputs must
+    then be the limit, i.e. refimpl's result with each infinity replaced by a large finite
+    number of its sign (``LIMIT`` times the largest finite input). Outputs that refimpl
+    cannot evaluate there (it refuses the overflow) are not judged."""
+    if not all(np.isfinite(o).all() for o in outs):
+        return None
+    changes, top = {}, 1.0
+    for a in bad.values().values():
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size:
+            top = max(top, float(np.abs(a[np.isfinite(a)]).max(initial=0.0)))
+    for name, a in bad.values().items():
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isinf(a).any():
+            changes[name] = np.where(np.isinf(a), np.sign(a) * LIMIT * top, a)
+    near = bad.float64().replace(**changes)
+    try:
+        expected = op.expected(near)
+        bounds = op.bounds(near, expected)
+    except Exception:
+        return None
+    for name, out, want, bound in zip(op.outputs, outs, expected, bounds):
+        if out.shape != want.shape:
+            return f"{name} has shape {out.shape}, but should be {want.shape}"
+        tol = tolerances.HARNESS_FLOAT64_FACTOR * bound + tolerances.dtype_spacing(
+            np.abs(want).max(initial=0.0), np.float64) * tolerances.HARNESS_ULPS
+        found = measure(out, want, tol)
+        if found.n_failed:
+            return (f"returned only finite numbers for an infinite input, and they are not "
+                    f"its limit: {found.describe(name)} (the limit: refimpl with each "
+                    f"infinity replaced by +-{LIMIT:g} x the largest finite input)")
+    return None
+
+
+#: Infinities become this many times the largest finite input when their limit is taken.
+LIMIT = 1e6
 
 
 # -- running an aspect with Hypothesis -----------------------------------------------------------

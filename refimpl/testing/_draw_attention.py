@@ -108,7 +108,7 @@ def _logit_sizes(max_logit: float):
 
 @st.composite
 def qkv(draw, *, length=None, same_length=False, batch=True, max_length=8, max_dim=4,
-        max_value_dim=3, max_logit=1e4, scales=True):
+        max_value_dim=3, max_logit=1e4, scales=True, same_depth=None):
     """Queries, keys and values whose largest logit ``|scale q . k|`` is drawn.
 
     Parameters
@@ -128,6 +128,9 @@ def qkv(draw, *, length=None, same_length=False, batch=True, max_length=8, max_d
     scales : bool
         Also draw explicit scales (1, 0.5, 2, 0.125, -1); else ``scale`` is None
         (the default ``1/sqrt(d)``).
+    same_depth : bool, optional
+        ``dv == d`` (True), any ``dv`` (False), or either, half of the time (None): JAX,
+        Flax and Keras attention need equal depths.
 
     Returns
     -------
@@ -146,7 +149,9 @@ def qkv(draw, *, length=None, same_length=False, batch=True, max_length=8, max_d
         L = draw(sizes(max_size=max_length))
         S = L if same_length else draw(sizes(max_size=max_length))
     d = draw(sizes(max_size=max_dim))
-    dv = draw(st.integers(1, max_value_dim))
+    if same_depth is None:
+        same_depth = draw(st.booleans())
+    dv = d if same_depth else draw(st.integers(1, max_value_dim))
     full = draw(batch_shapes()) if batch else ()
     qb, kb, vb = (_broadcast_form(draw, full) for _ in range(3))
     scale = draw(st.one_of(st.none(), st.sampled_from([1.0, 0.5, 2.0, 0.125, -1.0]))) \

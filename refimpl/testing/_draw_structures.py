@@ -386,6 +386,11 @@ class Points:
 def points(draw, *, max_points=5, max_dim=4, unit_interval=False, allow_none=True):
     """Kernel inputs: normal points times 0.1, 1 or 4; ``y`` near-duplicates ``x`` sometimes.
 
+    Numerically hard forms: ``y`` within 1e-9 of ``x`` (the distances vanish), and ``y``
+    close to ``x`` (offsets of 1e-5 to 1e-2 relative) at norms up to 30, where
+    ``|x|^2 + |y|^2 - 2 x.y`` cancels: a kernel computed that way loses digits that the
+    value check then sees.
+
     Parameters
     ----------
     unit_interval : bool
@@ -412,9 +417,14 @@ def points(draw, *, max_points=5, max_dim=4, unit_interval=False, allow_none=Tru
     d = draw(sizes(max_size=max_dim))
     size = draw(st.sampled_from([0.1, 1.0, 4.0]))
     x = rng.standard_normal((n, d)) * size
-    form = draw(st.sampled_from(["other", "near", "none"] if allow_none else ["other", "near"]))
+    forms = ["other", "near", "close"] + (["none"] if allow_none else [])
+    form = draw(st.sampled_from(forms))
     if form == "none":
         return Points(x, None)
+    if form == "close":
+        x = x * (30.0 / size)
+        offset = 10.0 ** rng.uniform(-5, -2, size=(n, 1)) * 30.0
+        return Points(x, x + offset * rng.standard_normal(x.shape))
     if form == "near":
         return Points(x, x + 1e-9 * size * rng.standard_normal(x.shape))
     return Points(x, rng.standard_normal((p, d)) * size)

@@ -177,7 +177,8 @@ class Op:
     def case_features(self, case: Case) -> frozenset:
         """The labels of the input features ``case`` uses (generic and op-specific)."""
         found = set(case_features(case))
-        if self.features is not None:
+        if self.features is not None:  # the op names its optional arguments itself
+            found = {f for f in found if not f.startswith("argument ")}
             found |= set(self.features(case))
         return frozenset(found)
 

@@ -47,6 +47,50 @@ def _dense_mask(case: Case, L: int, S: int):
     return dense * np.tri(L, S) if case["causal"] else dense
 
 
+# -- input features (what a backend may not support) ----------------------------------------------
+
+def attention_features(case: Case, same_depth: bool = True) -> set:
+    """Labels of the optional features of an attention case (``same_depth``: whether
+    ``dv != d`` counts, as for softmax attention, where JAX and Keras need dv == d)."""
+    (_, a), (_, b), (_, v) = case.args[:3]
+    a, b, v = np.asarray(a), np.asarray(b), np.asarray(v)
+    found = set()
+    extra = [np.asarray(case[n]) for n in ("bias", "mask") if case[n] is not None]
+    if case.func == "masked_linear_attention":
+        extra = [np.asarray(case["mask"])]
+    batches = [x.shape[:-2] for x in (a, b, v, *extra)]
+    full = np.broadcast_shapes(*batches)
+    if len(full) == 1:
+        found.add("one batch dimension")
+    elif len(full) >= 2:
+        found.add("two batch dimensions")
+    if any(batch != full for batch in batches[:3]):
+        found.add("broadcast batch dimensions")
+    L, S = a.shape[-2], b.shape[-2]
+    if L != S:
+        found.add("L != S")
+    if same_depth and v.shape[-1] != a.shape[-1]:
+        found.add("dv != d")
+    if 1 in (L, S, a.shape[-1]):
+        found.add("a length-1 axis")
+    mask = case["mask"]
+    if mask is not None and case.func != "masked_linear_attention":
+        mask = np.asarray(mask)
+        found.add("boolean mask" if mask.dtype == bool else "weighted mask")
+        if mask.shape[-2] != L or mask.shape[-1] != S:
+            found.add("mask broadcast over rows or columns")
+    if case["bias"] is not None:
+        bias = np.asarray(case["bias"])
+        found.add("bias")
+        if bias.shape[-2] != L or bias.shape[-1] != S:
+            found.add("bias broadcast over rows or columns")
+    if case["causal"]:
+        found.add("causal")
+    if case["scale"] is not None:
+        found.add("explicit scale")
+    return found
+
+
 # -- softmax attention ---------------------------------------------------------------------------
 
 @st.composite
@@ -56,6 +100,14 @@ def _softmax_cases(draw):
               "scale": c.scale}
     return Case("softmax_attention", (("q", c.q), ("k", c.k), ("v", c.v)),
                 {k: v for k, v in kwargs.items() if v is not None}, seed=draw(rst.seeds()))
+
+
+@st.composite
+def _plain_softmax_cases(draw):
+    """The plain domain: unbatched, no bias, mask, causal or scale, dv == d."""
+    base = draw(rst.qkv(batch=False, scales=False, same_depth=True))
+    return Case("softmax_attention", (("q", base.q), ("k", base.k), ("v", base.v)),
+                seed=draw(rst.seeds()))
 
 
 def _logit_size(q, k, bias, mask, scale):
@@ -202,7 +254,8 @@ _QKV_CORE = {"q": 2, "k": 2, "v": 2, "bias": 2, "mask": 2}
 register(Op(
     name="softmax_attention", family="attention", reference=attention.softmax_attention,
     cases=_softmax_cases, bound=softmax_bound, naive=naive_softmax, errors=_softmax_errors,
-    policy="softmax_attention", examples=_softmax_examples,
+    policy="softmax_attention", examples=_softmax_examples, plain=_plain_softmax_cases,
+    features=attention_features,
     invariants=(
         relation("permuting keys and values together changes nothing", _permute_keys),
         relation("permuting queries permutes the output rows", _permute_queries),
@@ -315,6 +368,7 @@ for _name, _mask in (("kernel_attention", "optional"), ("masked_linear_attention
         cases=_linear_case(_name, _mask), bound=linear_bound, naive=naive_linear,
         errors=_linear_errors(_name), policy="masked_linear_attention",
         examples=_linear_examples(_name),
+        features=lambda case: attention_features(case, same_depth=False),
         invariants=(
             relation("scaling a row of the mask changes nothing", _scale_mask_rows),
             relation("scaling a row of phi_q changes nothing", _scale_query_features),
@@ -371,7 +425,7 @@ register(Op(
     reference=attention.sparse_graph_attention, cases=_graph_cases,
     bound=lambda case, expected: softmax_bound(_as_masked(case), expected),
     naive=lambda case, dt: naive_softmax(_as_masked(case), dt), policy="softmax_attention",
-    examples=_graph_examples,
+    examples=_graph_examples, features=lambda case: attention_features(case) - {"L != S"},
     errors=lambda case: [("NaN in q", poisoned(case, "q")),
                          ("inf in v", poisoned(case, "v", np.inf)),
                          ("q has one row more than the graph has nodes", grown(case, "q", -2))],

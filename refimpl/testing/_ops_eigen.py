@@ -116,6 +116,17 @@ def _permute_points(case, rng):
     return [(new, take(perm, 0))]
 
 
+def _kernel_features(case: Case) -> set:
+    found = set()
+    if np.ndim(case["x"]) == 1 or (case["y"] is not None and np.ndim(case["y"]) == 1):
+        found.add("1-D points (n,)")
+    if case["y"] is None:
+        found.add("y omitted (y = x)")
+    if case["degree"] == 0 or case["depth"] == 0:
+        found.add("degree = 0" if case["degree"] == 0 else "depth = 0")
+    return found
+
+
 _KERNEL_INVARIANTS = (
     relation("k(y, x) is the transpose of k(x, y)", _swap),
     relation("y = None means y = x", _explicit_y),
@@ -148,7 +159,8 @@ _KERNELS = {
 }
 
 def _kernel_examples(name, unit):
-    """Curated points: near-duplicates of norm ~4 (cancellation), and the interval's ends."""
+    """Curated points: near-duplicates of norm ~4, close points of norm ~50 (where
+    ``|x|^2 + |y|^2 - 2 x.y`` cancels), and the interval's ends."""
     def examples():
         rng = np.random.default_rng(20220722)
         if unit:
@@ -158,8 +170,11 @@ def _kernel_examples(name, unit):
         kwargs = {"rbf_kernel": {"lengthscale": 0.3}, "polynomial_kernel": {"degree": 3, "c": 0.5},
                   "arccos_kernel": {"order": 1}}.get(name, {"depth": 2, "sigma_w2": 2.0,
                                                             "sigma_b2": 0.1})
+        far = rng.standard_normal((3, 3)) * 30.0
         return [Case(name, (("x", x), ("y", x + 1e-9 * rng.standard_normal(x.shape))), kwargs,
                      seed=1),
+                Case(name, (("x", far), ("y", far + 1e-3 * rng.standard_normal(far.shape))),
+                     kwargs, seed=3),
                 Case(name, (("x", x), ("y", rng.standard_normal((5, 3)))), kwargs, seed=2)]
     return examples
 
@@ -170,7 +185,7 @@ for _name, (_params, _bound, _naive, _extra, _unit) in _KERNELS.items():
         cases=_kernel_cases(_name, _params, _unit),
         bound=_bound if _bound is not None else (lambda case, e: (np.zeros_like(e[0]),)),
         naive=_naive, errors=_kernel_errors(_extra), invariants=_KERNEL_INVARIANTS,
-        examples=_kernel_examples(_name, _unit),
+        examples=_kernel_examples(_name, _unit), features=_kernel_features,
         policy="kernel_entry" if "relu" not in _name else "nngp_recursion",
     ))
 

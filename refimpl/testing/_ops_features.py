@@ -55,6 +55,15 @@ def _feature_cases(name):
     return cases
 
 
+def _feature_features(case: Case) -> set:
+    found = set()
+    if np.ndim(case["omega"]) > 2:
+        found.add("batched omega (one per point)")
+    if np.ndim(case["x"]) == 1:
+        found.add("a single point x (d,)")
+    return found
+
+
 def _projection_error(x, omega):
     """(|Omega x| error bound, |x|^2 / 2, |Omega||x|) for x (..., d), omega (..., m, d)."""
     ax, ao = np.abs(x)[..., None, :], np.abs(omega)
@@ -143,7 +152,7 @@ for _name in ("positive_features", "hyperbolic_features", "trig_features", "four
         name=_name, family="features", reference=getattr(features, _name),
         cases=_feature_cases(_name), bound=_feature_bound(_name), naive=_naive_features(_name),
         policy="log_sum_exp (the log of each feature) + product", invariants=tuple(_invariants),
-        examples=_feature_examples(_name),
+        examples=_feature_examples(_name), features=_feature_features,
         errors=lambda case: [("NaN in x", poisoned(case, "x")),
                              ("inf in omega", poisoned(case, "omega", np.inf)),
                              ("omega's dimension differs from x's", grown(case, "omega", -1))],

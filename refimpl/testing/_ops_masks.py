@@ -67,6 +67,25 @@ def _mask_cases(strategy):
     return cases
 
 
+def _mask_features(case: Case) -> set:
+    found = set()
+    if case.func == "ToeplitzMask":
+        if case["r"] is None:
+            found.add("r omitted (symmetric)")
+        elif np.shape(case["r"]) != np.shape(case["c"]):
+            found.add("rectangular (len(c) != len(r))")
+    if case.func in ("CausalMask", "DiffusionMask") and case["gamma" if case.func ==
+                                                           "CausalMask" else "lam"] is not None:
+        found.add("gamma given" if case.func == "CausalMask" else "lam given")
+    if case.func == "DiffusionMask":
+        W = case["W"]
+        found.add("a networkx graph W" if isinstance(W, nx.Graph) else
+                  "a dense W" if isinstance(W, np.ndarray) else "a scipy.sparse W")
+    if case.operand is not None and np.shape(case.operand)[0] == 1:
+        found.add("a 1 x 1 mask")
+    return found
+
+
 def _build(case: Case):
     cls = getattr(masks, case.func)
     return cls(*(v for _, v in case.args), **case.kwargs)
@@ -195,7 +214,7 @@ for _cls, _strategy in ((masks.ToeplitzMask, rst.toeplitz_masks),
         name=_cls.__name__, family="masks", reference=_dense_reference(_cls),
         cases=_mask_cases(_strategy), bound=mask_bound, naive=naive_product,
         errors=_class_errors, invariants=_MASK_INVARIANTS, is_class=True, checker=_cls,
-        examples=_mask_examples(_cls.__name__),
+        examples=_mask_examples(_cls.__name__), features=_mask_features,
         policy="product + the mask's own (fft_convolution, summation, tree_dp, ...)",
     ))
 

@@ -1,29 +1,68 @@
-"""Example backends for ``refimpl certify``, one small module each, imported lazily.
+"""Backends for ``refimpl certify``: thin adapters of real libraries, one small module each.
 
-========================================  ==================================================
-module                                    what
-========================================  ==================================================
-``refimpl.testing.backends.reference``    refimpl itself, all public names in one namespace
-                                          (the harness's positive control)
-``refimpl.testing.backends.numpy32``      a float32 NumPy implementation of the attention
-                                          functions, features, two masks and the RBF kernel
-                                          (certify with ``--dtype float32``)
-``refimpl.testing.backends.torch``        a PyTorch (CPU) adapter: needs the ``torch`` extra,
-                                          ``pip install "refimpl[torch]"``
-========================================  ==================================================
+Each adapter is written the way a user would write it: tensors in and out, the library's
+own functions, no argument checks and no hand broadcasting (the harness reports what a
+library refuses as unsupported features, and what it computes wrongly as failures).
+Nothing here is imported by refimpl's core; an adapter imports its framework when it is
+imported itself, and says which package is missing otherwise.
 
-Nothing here is imported by refimpl's core; import an adapter by its module path.
+=========================================  =================================================
+module                                     what
+=========================================  =================================================
+``refimpl.testing.backends.reference``     refimpl itself, all public names in one namespace
+                                           (the harness's positive control)
+``refimpl.testing.backends.numpy32``       a float32 NumPy implementation (``--dtype
+                                           float32``)
+``refimpl.testing.backends.scipy``         ``scipy.linalg.matmul_toeplitz``,
+                                           ``scipy.signal.fftconvolve``,
+                                           ``scipy.sparse.linalg.expm_multiply``
+``refimpl.testing.backends.torch``         ``scaled_dot_product_attention``, ``matrix_exp``,
+                                           ``StickBreakingTransform``; ``:mha`` for the
+                                           ``multi_head_attention_forward`` core (extra
+                                           ``torch``)
+``refimpl.testing.backends.jax``           ``jax.nn.dot_product_attention`` (extra ``jax``)
+``refimpl.testing.backends.flax``          ``flax.linen.dot_product_attention`` (``flax``)
+``refimpl.testing.backends.keras``         ``keras.ops.dot_product_attention`` (``keras``)
+``refimpl.testing.backends.sklearn``       ``sklearn.metrics.pairwise`` kernels and
+                                           ``RBFSampler`` (extra ``sklearn``)
+=========================================  =================================================
 
 Examples
 --------
 >>> from refimpl.testing import backends
->>> backends.ADAPTERS["numpy32"]
-'refimpl.testing.backends.numpy32'
+>>> backends.ADAPTERS["scipy"]
+'refimpl.testing.backends.scipy'
 """
+
+from __future__ import annotations
+
+import importlib
 
 #: Adapter names and their module paths (for ``refimpl certify MODULE``).
 ADAPTERS = {
     "reference": "refimpl.testing.backends.reference",
     "numpy32": "refimpl.testing.backends.numpy32",
+    "scipy": "refimpl.testing.backends.scipy",
     "torch": "refimpl.testing.backends.torch",
+    "torch-mha": "refimpl.testing.backends.torch:mha",
+    "jax": "refimpl.testing.backends.jax",
+    "flax": "refimpl.testing.backends.flax",
+    "keras": "refimpl.testing.backends.keras",
+    "sklearn": "refimpl.testing.backends.sklearn",
 }
+
+#: The pip extra that installs each adapter's framework.
+EXTRAS = {"torch": "torch", "jax": "jax", "flax": "flax", "keras": "keras",
+          "sklearn": "sklearn"}
+
+
+def require(module: str, adapter: str):
+    """Import ``module`` for the adapter ``adapter``, or raise ImportError saying what to
+    install (``python -m pip install "refimpl[EXTRA]"``)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        extra = EXTRAS.get(adapter, adapter)
+        raise ImportError(f"refimpl.testing.backends.{adapter} needs the package "
+                          f"{module.split('.')[0]!r}, which is not installed: python -m pip "
+                          f"install \"refimpl[{extra}]\" ({exc})") from exc

@@ -1,20 +1,26 @@
-"""A PyTorch (CPU) adapter: certify PyTorch's attention against refimpl.
+"""PyTorch as it is: a thin adapter of its attention, matrix exponential and stick-breaking.
 
-Requires the optional ``torch`` extra (``python -m pip install "refimpl[torch]"``); refimpl
-never imports this module itself. Certify with::
+``refimpl certify refimpl.testing.backends.torch`` (float64 tensors) or ``--dtype
+float32``. Needs the ``torch`` extra (``python -m pip install "refimpl[torch]"``).
 
-    refimpl certify refimpl.testing.backends.torch                   # float64 tensors
-    refimpl certify refimpl.testing.backends.torch --dtype float32   # float32 tensors
+=========================  ===================================================================
+refimpl name               PyTorch
+=========================  ===================================================================
+``softmax_attention``      :func:`torch.nn.functional.scaled_dot_product_attention`; a
+                           multiplicative mask ``M`` is passed as the additive ``log M`` (a
+                           boolean mask as is)
+``DiffusionMask``          :func:`torch.linalg.matrix_exp` of ``lam W``, then ``@ X``
+``stick_breaking``         :class:`torch.distributions.transforms.StickBreakingTransform` on
+                           the first ``R - 1`` logits, shifted by ``log(R - 1 - i)`` (PyTorch
+                           centres its logits so that zeros give equal weights)
+``mha.softmax_attention``  :func:`torch.nn.functional.multi_head_attention_forward` with one
+                           head and identity projections (the core of
+                           :class:`torch.nn.MultiheadAttention`): ``refimpl certify
+                           refimpl.testing.backends.torch:mha``
+=========================  ===================================================================
 
-The adapter is the pattern for any framework: convert NumPy inputs to tensors of the same
-dtype, call the framework, convert back with ``.numpy()``, and translate the framework's
-errors into refimpl's documented ones. PyTorch raises ``RuntimeError`` for a shape
-mismatch and returns NaN for NaN inputs or a fully masked row, where refimpl's contract
-says ``ValueError``; the adapter checks those inputs itself and converts the rest.
-
-``softmax_attention`` is :func:`torch.nn.functional.scaled_dot_product_attention` (the
-math path on CPU), with refimpl's multiplicative mask passed as the additive mask
-``log M`` and ``causal`` folded into it.
+No argument is checked here: what PyTorch refuses is reported as an unsupported feature,
+NaN in gives NaN out, and a fully masked row is PyTorch's convention.
 
 Examples
 --------
@@ -26,218 +32,93 @@ array([[1.]])
 
 from __future__ import annotations
 
-import functools
-import math
+import types
 
+import networkx as nx
 import numpy as np
-import torch
+import scipy.sparse
 
-__all__ = ["CausalMask", "ToeplitzMask", "fourier_features", "hyperbolic_features",
-           "kernel_attention", "masked_linear_attention", "positive_features", "rbf_kernel",
-           "softmax_attention", "trig_features"]
+from . import require
 
+torch = require("torch", "torch")
+F = torch.nn.functional
 
-def _translated(fn):
-    """Raise ValueError for PyTorch's RuntimeError (shape mismatches) and IndexError."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (RuntimeError, IndexError) as exc:
-            raise ValueError(f"{fn.__name__}: {exc}") from exc
-    return wrapper
+__all__ = ["DiffusionMask", "mha", "softmax_attention", "stick_breaking"]
 
 
-def _tensor(x, name, min_ndim=1):
-    a = np.asarray(x)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a real array; got dtype {a.dtype}")
-    if a.dtype.kind != "f":
-        a = a.astype(np.float64)
-    if a.ndim < min_ndim or a.size == 0:
-        raise ValueError(f"{name} must have at least {min_ndim} dimensions and no empty "
-                         f"axis; got shape {a.shape}")
-    t = torch.from_numpy(np.ascontiguousarray(a))
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name} must be finite (NaN or infinity found)")
-    return t
+def _t(x):
+    return torch.as_tensor(np.asarray(x))
 
 
-def _pair(x, name, L, S, dtype):
-    t = _tensor(x, name, 2).to(dtype)
-    if t.shape[-2] not in (1, L) or t.shape[-1] not in (1, S):
-        raise ValueError(f"{name} must have trailing dimensions ({L}, {S}); got {tuple(t.shape)}")
-    return t
-
-
-def _common(q, k, v, names=("q", "k", "v")):
-    q, k, v = (_tensor(a, n, 2) for a, n in zip((q, k, v), names))
-    dtype = torch.promote_types(torch.promote_types(q.dtype, k.dtype), v.dtype)
-    q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
-    if k.shape[-1] != q.shape[-1] or v.shape[-2] != k.shape[-2]:
-        raise ValueError(f"inconsistent shapes {tuple(q.shape)}, {tuple(k.shape)}, "
-                         f"{tuple(v.shape)}")
-    batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    return (q.expand(batch + q.shape[-2:]), k.expand(batch + k.shape[-2:]),
-            v.expand(batch + v.shape[-2:]))
-
-
-@_translated
-def softmax_attention(q, k, v, *, bias=None, mask=None, causal=False, scale=None):
-    """refimpl's ``softmax_attention`` through ``scaled_dot_product_attention``."""
-    q, k, v = _common(q, k, v)
-    L, S = q.shape[-2], k.shape[-2]
-    if causal and L != S:
-        raise ValueError(f"causal=True needs L == S; got L={L}, S={S}")
-    additive = torch.zeros((L, S), dtype=q.dtype)
-    if bias is not None:
-        additive = additive + _pair(bias, "bias", L, S, q.dtype)
-    allowed = torch.ones((L, S), dtype=torch.bool)
-    if causal:
-        allowed = torch.tril(allowed)
+def _additive(mask, bias, dtype):
+    """refimpl's multiplicative mask and additive bias as one SDPA ``attn_mask``."""
+    attn = None
     if mask is not None:
-        m = _pair(mask, "mask", L, S, q.dtype)
-        if bool((m < 0).any()):
-            raise ValueError("mask must be nonnegative (multiplicative weights)")
-        allowed = allowed & (m > 0)
-        additive = additive + torch.log(torch.where(m > 0, m, torch.ones_like(m)))
-    if bool((~allowed).all(dim=-1).any()):
-        raise ValueError("a row of the mask has no allowed key")
-    additive = additive.masked_fill(~allowed, float("-inf"))
-    batch = q.shape[:-2]
-    additive = additive.expand(batch + additive.shape[-2:]) if batch else additive
-    s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=additive,
-                                                           scale=s)
+        m = _t(mask)
+        attn = m if m.dtype == torch.bool else torch.log(m.to(dtype))
+    if bias is not None:
+        b = _t(bias).to(dtype)
+        if attn is None:
+            attn = b
+        elif attn.dtype == torch.bool:
+            attn = b.masked_fill(~attn, float("-inf"))
+        else:
+            attn = attn + b
+    return attn
+
+
+def softmax_attention(q, k, v, *, bias=None, mask=None, causal=False, scale=None):
+    """``scaled_dot_product_attention(q, k, v, attn_mask=log M + B, is_causal, scale)``."""
+    q, k, v = _t(q), _t(k), _t(v)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=_additive(mask, bias, q.dtype),
+                                         is_causal=causal, scale=scale)
     return out.numpy()
 
 
-def _linear(phi_q, phi_k, v, mask, causal):
-    phi_q, phi_k, v = _common(phi_q, phi_k, v, ("phi_q", "phi_k", "v"))
-    L, S = phi_q.shape[-2], phi_k.shape[-2]
-    if causal and L != S:
-        raise ValueError(f"causal=True needs L == S; got L={L}, S={S}")
-    scores = phi_q @ phi_k.transpose(-1, -2)
-    if mask is not None:
-        scores = scores * _pair(mask, "mask", L, S, phi_q.dtype)
-    if causal:
-        scores = torch.tril(scores)
-    den = scores.sum(dim=-1, keepdim=True)
-    if bool((den == 0).any()):
-        raise ValueError("a row has a zero normaliser")
-    return ((scores @ v) / den).numpy()
+def _dense(W):
+    if isinstance(W, nx.Graph):
+        return nx.to_numpy_array(W, nodelist=sorted(W))
+    return W.toarray() if scipy.sparse.issparse(W) else np.asarray(W)
 
 
-@_translated
-def kernel_attention(phi_q, phi_k, v, *, mask=None, causal=False):
-    """Dense kernel attention with tensors."""
-    return _linear(phi_q, phi_k, v, mask, causal)
+class DiffusionMask:
+    """``torch.linalg.matrix_exp(lam * W) @ X``."""
 
-
-@_translated
-def masked_linear_attention(phi_q, phi_k, v, mask):
-    """Masked linear attention with a dense mask tensor."""
-    return _linear(phi_q, phi_k, v, mask, False)
-
-
-def _project(x, omega):
-    x, omega = _tensor(x, "x", 1), _tensor(omega, "omega", 2)
-    omega = omega.to(x.dtype)
-    if omega.shape[-1] != x.shape[-1]:
-        raise ValueError(f"omega must have {x.shape[-1]} columns; got {tuple(omega.shape)}")
-    proj = torch.einsum("...md,...d->...m", omega, x)
-    return proj, 0.5 * (x * x).sum(dim=-1, keepdim=True), omega.shape[-2]
-
-
-@_translated
-def positive_features(x, omega):
-    proj, half, m = _project(x, omega)
-    return (torch.exp(proj - half) / math.sqrt(m)).numpy()
-
-
-@_translated
-def hyperbolic_features(x, omega):
-    proj, half, m = _project(x, omega)
-    return (torch.exp(torch.cat([proj, -proj], dim=-1) - half) / math.sqrt(2 * m)).numpy()
-
-
-@_translated
-def trig_features(x, omega):
-    proj, half, m = _project(x, omega)
-    return (torch.cat([torch.sin(proj), torch.cos(proj)], -1) * torch.exp(half)
-            / math.sqrt(m)).numpy()
-
-
-@_translated
-def fourier_features(x, omega):
-    proj, _, m = _project(x, omega)
-    return (torch.cat([torch.sin(proj), torch.cos(proj)], -1) / math.sqrt(m)).numpy()
-
-
-@_translated
-def rbf_kernel(x, y=None, *, lengthscale=1.0):
-    """``torch.cdist`` without its matrix-product shortcut (which cancels near the diagonal)."""
-    x = _tensor(x, "x", 1)
-    y = x if y is None else _tensor(y, "y", 1).to(x.dtype)
-    x, y = (t[:, None] if t.ndim == 1 else t for t in (x, y))
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y must be (n, d), (p, d); got {tuple(x.shape)}, "
-                         f"{tuple(y.shape)}")
-    if not lengthscale > 0:
-        raise ValueError(f"lengthscale must be positive; got {lengthscale}")
-    dist = torch.cdist(x, y, compute_mode="donot_use_mm_for_euclid_dist")
-    return torch.exp(-(dist * dist) / (2.0 * lengthscale**2)).numpy()
-
-
-class _Mask:
-    shape: tuple
-    dtype = None  # None: compute in the dtype of X
+    def __init__(self, W, lam=1.0):
+        self.W, self.lam = _t(_dense(W)), lam
 
     def __matmul__(self, X):
-        X = _tensor(X, "X", 1)
-        X = X.to(self.dtype) if self.dtype is not None else X
-        if X.ndim > 2 or X.shape[0] != self.shape[1]:
-            raise ValueError(f"X must have {self.shape[1]} rows; got shape {tuple(X.shape)}")
-        out = self._apply(X.reshape(X.shape[0], -1))
-        return out.reshape((self.shape[0],) + tuple(X.shape[1:])).numpy()
+        return (torch.linalg.matrix_exp(self.lam * self.W) @ _t(X).to(self.W.dtype)).numpy()
 
 
-class ToeplitzMask(_Mask):
-    """Toeplitz mask, product by ``torch.fft`` on the circulant embedding."""
-
-    def __init__(self, c, r=None):
-        c = _tensor(c, "c")
-        r = c if r is None else _tensor(r, "r").to(c.dtype)
-        if c.ndim != 1 or r.ndim != 1:
-            raise ValueError("c and r must be one-dimensional")
-        self.dtype, self.shape = c.dtype, (c.numel(), r.numel())
-        n = c.numel() + r.numel() - 1
-        e = torch.zeros(n, dtype=c.dtype)
-        e[: c.numel()] = c
-        if r.numel() > 1:
-            e[n - r.numel() + 1:] = torch.flip(r[1:], dims=(0,))
-        self._n, self._spectrum = n, torch.fft.rfft(e)
-
-    def _apply(self, X):
-        spectrum = torch.fft.rfft(X, n=self._n, dim=0) * self._spectrum[:, None]
-        return torch.fft.irfft(spectrum, n=self._n, dim=0)[: self.shape[0]]
+def stick_breaking(logits):
+    """``StickBreakingTransform()`` of the first R - 1 logits, uncentred."""
+    x = _t(logits)[..., :-1]
+    offset = torch.arange(x.shape[-1], 0, -1, dtype=x.dtype)
+    return torch.distributions.transforms.StickBreakingTransform()(x + offset.log()).numpy()
 
 
-class CausalMask(_Mask):
-    """Decayed causal mask; ``cumsum`` for gamma = 1, a scan otherwise."""
+def _mha_attention(q, k, v, *, bias=None, mask=None, causal=False, scale=None):
+    """One head of ``multi_head_attention_forward`` with identity projections."""
+    if scale is not None or causal:
+        raise NotImplementedError("MultiheadAttention has no scale argument and no causal "
+                                  "flag without a mask")
+    q, k, v = _t(q), _t(k), _t(v)
+    if mask is not None:  # MultiheadAttention's boolean masks mean "ignore": pass log M
+        mask = np.asarray(mask, dtype=np.asarray(q).dtype)
+    d = q.shape[-1]
+    eye, zero = torch.eye(d, dtype=q.dtype), torch.zeros(d, dtype=q.dtype)
+    unbatched = q.dim() == 2
+    if not unbatched:  # (N, L, E) -> (L, N, E), MultiheadAttention's layout
+        q, k, v = (t.transpose(0, 1) for t in (q, k, v))
+    out, _ = F.multi_head_attention_forward(
+        q, k, v, d, 1, in_proj_weight=None, in_proj_bias=torch.cat([zero, zero, zero]),
+        bias_k=None, bias_v=None, add_zero_attn=False, dropout_p=0.0,
+        out_proj_weight=eye, out_proj_bias=zero, use_separate_proj_weight=True,
+        q_proj_weight=eye, k_proj_weight=eye, v_proj_weight=eye,
+        attn_mask=_additive(mask, bias, q.dtype), need_weights=False)
+    return (out if unbatched else out.transpose(0, 1)).numpy()
 
-    def __init__(self, L, gamma=1.0):
-        if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
-            raise ValueError(f"L must be a positive integer; got {L!r}")
-        if not 0.0 <= gamma <= 1.0:
-            raise ValueError(f"gamma must lie in [0, 1]; got {gamma}")
-        self.shape, self.gamma = (int(L), int(L)), float(gamma)
 
-    def _apply(self, X):
-        if self.gamma == 1.0:
-            return torch.cumsum(X, dim=0)
-        rows, state = [], torch.zeros_like(X[0])
-        for i in range(X.shape[0]):
-            state = self.gamma * state + X[i]
-            rows.append(state)
-        return torch.stack(rows)
+#: ``refimpl certify refimpl.testing.backends.torch:mha``
+mha = types.SimpleNamespace(softmax_attention=_mha_attention)
