@@ -80,6 +80,9 @@ def _add_certify_parser(sub) -> None:
     p.add_argument("--strict", action="store_true",
                    help="also require refimpl's error contract (ValueError/TypeError on "
                         "every invalid input) and fail on unsupported input features")
+    p.add_argument("--shapes", choices=("auto", "few", "many"), default="auto",
+                   help="few: sizes 1, 2, 3, 5 only, for backends that compile per shape "
+                        "(auto: what the backend's REFIMPL_SHAPES asks for, else many)")
     p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                    help="live progress per name on standard error (auto: on a terminal)")
     p.set_defaults(func=_certify)
@@ -93,7 +96,7 @@ def _certify(args) -> int:
                                                                or None)
         report = certify(args.backend, functions=args.functions, max_examples=args.max_examples,
                          dtype=args.dtype, replay_dir=args.replay_dir, shrink=args.shrink,
-                         strict=args.strict, progress=progress)
+                         strict=args.strict, progress=progress, shapes=args.shapes)
     except (ImportError, AttributeError, ValueError, TypeError) as exc:  # not a traceback
         print(f"refimpl certify: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

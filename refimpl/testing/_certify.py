@@ -46,6 +46,7 @@ import numpy as np
 
 from .. import tolerances
 from ._compare import measure
+from ._draw_attention import few_shapes
 from ._ops import (
     NON_FINITE,
     NOT_CERTIFIED,
@@ -190,8 +191,8 @@ class Tally:
 class _Run:
     """Everything recorded while one name of one backend is certified."""
 
-    def __init__(self, op: Op, fn, dt, strict: bool, progress=None):
-        self.op, self.fn, self.dt, self.strict = op, fn, np.dtype(dt), strict
+    def __init__(self, op: Op, fn, dt, strict: bool, progress=None, few=False):
+        self.op, self.fn, self.dt, self.strict, self.few = op, fn, np.dtype(dt), strict, few
         self.tallies = {a: Tally(a) for a in ASPECTS}
         self.accepted: set = set()        # feature sets of the valid inputs it accepted
         self.refusals: list = []          # (features, case, exception text)
@@ -611,7 +612,8 @@ def _drive(run: _Run, judge, n: int, shrink: bool) -> None:
         body = example(case)(body)
     search = _settings(n, shrink)(given(run.op.all_cases())(body))
     try:
-        search()
+        with few_shapes(run.few):
+            search()
     except _Shrunk:
         pass
     except Unsatisfiable:
@@ -753,7 +755,7 @@ def _check_options(dtype, max_examples, strict):
 
 
 def certify(backend, *, functions=None, max_examples=100, dtype="float64", replay_dir=None,
-            shrink=False, strict=False, progress=None) -> Report:
+            shrink=False, strict=False, progress=None, shapes="auto") -> Report:
     r"""Certify a backend against refimpl: one verdict per public name it provides.
 
     Parameters
@@ -783,6 +785,12 @@ def certify(backend, *, functions=None, max_examples=100, dtype="float64", repla
     progress : callable or bool, optional
         ``progress(name, aspect, cases, seconds)`` after each case; ``True`` prints a live
         line on standard error.
+    shapes : {"auto", "few", "many"}
+        ``"few"``: sizes from 1, 2, 3, 5 and three batch shapes only, so that a backend
+        that compiles per shape (JAX, Flax, XLA) compiles a few dozen times; ``"many"``:
+        every size; ``"auto"``: what the backend asks for in its attribute
+        ``REFIMPL_SHAPES`` (the shipped JAX and Flax adapters ask for ``"few"``), else
+        ``"many"``.
 
     Returns
     -------
@@ -810,7 +818,13 @@ def certify(backend, *, functions=None, max_examples=100, dtype="float64", repla
     [('softmax_attention', 'pass'), ('kernel_attention', 'pass')]
     """
     dt = _check_options(dtype, max_examples, strict)
+    if shapes not in ("auto", "few", "many"):
+        raise ValueError(f"shapes must be 'auto', 'few' or 'many'; got {shapes!r}")
     obj, name = resolve_backend(backend)
+    if shapes == "auto":
+        declared = obj.get("REFIMPL_SHAPES") if isinstance(obj, Mapping) else getattr(
+            obj, "REFIMPL_SHAPES", None)
+        shapes = declared if declared in ("few", "many") else "many"
     ops = all_ops()
     known = list(ops) + list(NOT_CERTIFIED)
     if isinstance(functions, str):
@@ -825,19 +839,19 @@ def certify(backend, *, functions=None, max_examples=100, dtype="float64", repla
     results = []
     for n in names:
         results.append(_certify_one(ops.get(n), n, _lookup(obj, n), dt, int(max_examples),
-                                    shrink, strict, replay, printer))
+                                    shrink, strict, replay, printer, shapes == "few"))
         if isinstance(printer, _Progress):
             printer.done(results[-1])
     return Report(name, dt.name, int(max_examples), results, replay["dir"], strict=strict,
                   required=required_cases(int(max_examples)))
 
 
-def _certify_one(op, name, fn, dt, max_examples, shrink, strict, replay, progress):
+def _certify_one(op, name, fn, dt, max_examples, shrink, strict, replay, progress, few):
     if fn is None:
         return FunctionResult(name, "not provided")
     if op is None:
         return FunctionResult(name, "not certified", note=NOT_CERTIFIED[name])
-    run = _Run(op, fn, dt, strict, progress)
+    run = _Run(op, fn, dt, strict, progress, few)
     result = FunctionResult(name, "pass")
     try:
         _run_aspects(run, max_examples, shrink)

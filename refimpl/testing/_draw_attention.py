@@ -5,6 +5,8 @@ The implementation behind :mod:`refimpl.testing.strategies` (the documented publ
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import math
 
@@ -15,6 +17,38 @@ PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23)
 
 #: The kinds of dense mask drawn by :func:`attention_masks` (not exported).
 MASK_KINDS = ("bool", "weights", "single", "key_padding", "banded")
+
+
+#: The sizes drawn while :func:`few_shapes` is active (JIT frameworks compile per shape).
+FEW_SIZES = (1, 2, 3, 5)
+#: ``(L, S, d, dv, batch)`` of the attention cases while :func:`few_shapes` is active: sizes
+#: 1, odd and prime, L != S, dv != d, one and two batch dimensions whose elements share the
+#: unbatched shapes (so that batch-equals-loop invariants compile nothing new).
+FEW_TEMPLATES = ((1, 1, 1, 1, ()), (3, 5, 2, 2, ()), (3, 5, 2, 2, (2,)), (5, 5, 3, 3, ()),
+                 (5, 5, 3, 3, (2, 3)), (5, 5, 3, 1, ()))
+_FEW = contextvars.ContextVar("refimpl_few_shapes", default=False)
+
+
+@contextlib.contextmanager
+def few_shapes(active: bool = True):
+    """Draw sizes from :data:`FEW_SIZES`, batches from ``()``, ``(2,)``, ``(2, 3)`` and the
+    shapes of attention cases from :data:`FEW_TEMPLATES` (full-shape masks and biases,
+    no broadcast batch forms) inside the block, so that a JIT-compiling backend (JAX,
+    Flax, XLA: about a second per new shape) compiles a few dozen shapes instead of
+    hundreds; sizes 1, 2, odd and prime are still drawn.
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> with few_shapes():
+    ...     find(sizes(max_size=8), lambda n: n > 3)
+    5
+    """
+    token = _FEW.set(bool(active))
+    try:
+        yield
+    finally:
+        _FEW.reset(token)
 
 
 def seeds():
@@ -42,6 +76,9 @@ def sizes(*, min_size=1, max_size=8):
     >>> find(sizes(max_size=8), lambda n: n == 7)
     7
     """
+    if _FEW.get():
+        few = [n for n in FEW_SIZES if min_size <= n <= max_size] or [min_size]
+        return st.sampled_from(few)
     small = st.integers(min_size, max(min_size, min(max_size, 3)))
     primes = [p for p in PRIMES if min_size <= p <= max_size]
     odd = [n for n in range(min_size, max_size + 1) if n % 2]
@@ -60,12 +97,16 @@ def batch_shapes(*, max_dims=2, max_side=3):
     >>> find(batch_shapes(), lambda b: len(b) == 2)
     (1, 1)
     """
+    if _FEW.get():
+        return st.sampled_from([(), (2,), (2, 3)][: max_dims + 1])
     return st.one_of(st.just(()), st.lists(st.integers(1, max_side), min_size=1,
                                            max_size=max_dims).map(tuple))
 
 
 def _broadcast_form(draw, batch: tuple) -> tuple:
     """``batch`` itself, with some dimensions set to 1, or with leading ones dropped."""
+    if _FEW.get():
+        return batch
     form = draw(st.sampled_from(["full", "full", "ones", "drop"]))
     if form == "drop":
         return batch[draw(st.integers(0, len(batch))):]
@@ -76,6 +117,8 @@ def _broadcast_form(draw, batch: tuple) -> tuple:
 
 def _sub_batch(batch: tuple):
     """Batch shapes that broadcast with ``batch``: none, its last dimension, or all of it."""
+    if _FEW.get():
+        return st.sampled_from([(), tuple(batch)])
     return st.sampled_from([(), tuple(batch[-1:]), tuple(batch)])
 
 
@@ -143,16 +186,23 @@ def qkv(draw, *, length=None, same_length=False, batch=True, max_length=8, max_d
     >>> c.q.shape[-1] == c.k.shape[-1]
     True
     """
-    if length is not None:
+    few = _FEW.get() and length is None
+    if few:
+        templates = [t for t in FEW_TEMPLATES if (t[0] == t[1] or not same_length)
+                     and (t[3] == t[2] or not same_depth) and (not t[4] or batch)
+                     and max(t[:2]) <= max_length and t[2] <= max_dim]
+        L, S, d, dv, full = draw(st.sampled_from(templates or FEW_TEMPLATES[:1]))
+    elif length is not None:
         L = S = int(length)
     else:
         L = draw(sizes(max_size=max_length))
         S = L if same_length else draw(sizes(max_size=max_length))
-    d = draw(sizes(max_size=max_dim))
-    if same_depth is None:
-        same_depth = draw(st.booleans())
-    dv = d if same_depth else draw(st.integers(1, max_value_dim))
-    full = draw(batch_shapes()) if batch else ()
+    if not few:
+        d = draw(sizes(max_size=max_dim))
+        if same_depth is None:
+            same_depth = draw(st.booleans())
+        dv = d if same_depth else draw(st.integers(1, max_value_dim))
+        full = draw(batch_shapes()) if batch else ()
     qb, kb, vb = (_broadcast_form(draw, full) for _ in range(3))
     scale = draw(st.one_of(st.none(), st.sampled_from([1.0, 0.5, 2.0, 0.125, -1.0]))) \
         if scales else None
@@ -211,6 +261,8 @@ def attention_masks(draw, *, L, S, batch=(), kinds=MASK_KINDS):
     >>> (m > 0).sum(axis=1).tolist()
     [1, 1, 1]
     """
+    if _FEW.get():
+        kinds = [k for k in kinds if k != "key_padding"] or list(kinds)
     kind = draw(st.sampled_from(tuple(kinds)))
     as_bool = draw(st.booleans())
     rng = _rng(draw)
@@ -249,7 +301,7 @@ def biases(draw, *, L, S, batch=()):
     >>> find(biases(L=2, S=3), lambda b: b.shape == (2, 1)).shape
     (2, 1)
     """
-    form = draw(st.sampled_from(["full", "full", "rows", "columns"]))
+    form = "full" if _FEW.get() else draw(st.sampled_from(["full", "full", "rows", "columns"]))
     trailing = {"full": (L, S), "rows": (1, S), "columns": (L, 1)}[form]
     size = draw(st.sampled_from([0.5, 5.0, 50.0, 1e4]))
     return _rng(draw).standard_normal(tuple(batch) + trailing) * size
