@@ -48,6 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="DIR", help="write time-vs-size plots (PNG) into DIR")
     p.set_defaults(func=_bench)
     _add_certify_parser(sub)
+    lib = sub.add_parser(
+        "libraries", help="certify every shipped adapter whose library is installed",
+        description="Certify each adapter of refimpl.testing.backends whose library is "
+                    "installed (float64 and float32), confirm each value finding with "
+                    "mpmath, and write the JSON results and the Markdown page of certified "
+                    "libraries.")
+    lib.add_argument("--max-examples", type=int, default=100, metavar="N",
+                     help="generated cases per aspect (default 100)")
+    lib.add_argument("--json", metavar="PATH", help="where to write the results as JSON")
+    lib.add_argument("--page", metavar="PATH", help="where to write the Markdown page")
+    lib.set_defaults(func=_libraries)
     return parser
 
 
@@ -104,6 +115,16 @@ def _certify(args) -> int:
     if args.json:
         report.write_json(args.json)
     return 0 if report.passed else 1
+
+
+def _libraries(args) -> int:
+    from .testing import libraries
+
+    progress = True if sys.stderr.isatty() else None
+    data = libraries.run_all(max_examples=args.max_examples, progress=progress)
+    libraries.write(data, args.json, args.page)
+    print(libraries.format_page(data))
+    return 0
 
 
 def main(argv=None) -> int:

@@ -1099,6 +1099,19 @@ POLICY.update({t.name: t for t in [
         "backward-stable implementation at that precision meets.",
     ),
     Tolerance(
+        "harness_mask_product",
+        "per column j of M @ X: max_i (B_fast + B_dense)_ij, + FFT_CONSTANT log2(2L) eps "
+        "(sum_t gamma^t) ||x_j||_2 for CausalMask",
+        "refimpl.testing.certify of a mask class through mask @ X. A mask product may be "
+        "computed by any backward-stable algorithm: a scan, a dense product, or an FFT, "
+        "whose error is normwise (Higham Thm 24.2: it spreads over the whole column, so a "
+        "small entry may carry the error of the largest). The check is therefore normwise "
+        "per column: each entry is allowed the largest elementwise bound of its column, and "
+        "the decayed causal mask, a Toeplitz matrix that refimpl multiplies by a scan, also "
+        "the FFT bound of the same product. The other harness checks are componentwise "
+        "(attention, kernels, features: each output entry has its own condition).",
+    ),
+    Tolerance(
         "harness_default",
         "HARNESS_DEFAULT_ULPS * eps_dtype * max|desired|; below float64 at least "
         "torch.testing's atol + rtol |desired|",

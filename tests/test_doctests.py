@@ -16,7 +16,8 @@ import pytest
 import refimpl
 
 # Adapters for optional frameworks are imported only when those frameworks exist.
-OPTIONAL = ("refimpl.testing.backends.torch",)
+OPTIONAL = tuple(f"refimpl.testing.backends.{n}" for n in ("torch", "jax", "flax", "keras", "sklearn",
+                                                               "performer"))
 
 
 def _modules():

@@ -4,7 +4,6 @@ plugin end to end, and the optional PyTorch adapter where torch is installed."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -13,7 +12,6 @@ import sys
 from pathlib import Path
 
 import honest64
-import pytest
 from test_mutants import META_EXAMPLES
 
 from refimpl.cli import main
@@ -120,13 +118,3 @@ def test_conformance_suite_passes_and_fails(tmp_path):
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "test_value[softmax_attention]" in bad.stdout
     assert "replay: " in bad.stdout
-
-
-# -- the optional PyTorch adapter ----------------------------------------------------------------
-
-@pytest.mark.skipif(importlib.util.find_spec("torch") is None,
-                    reason="torch is not installed (the optional 'torch' extra)")
-def test_torch_adapter_passes():
-    report = certify("refimpl.testing.backends.torch", max_examples=10)
-    _assert_passed(report)
-    assert sum(r.verdict == "pass" for r in report.results) >= 8

@@ -25,6 +25,8 @@ module                                     what
 ``refimpl.testing.backends.keras``         ``keras.ops.dot_product_attention`` (``keras``)
 ``refimpl.testing.backends.sklearn``       ``sklearn.metrics.pairwise`` kernels and
                                            ``RBFSampler`` (extra ``sklearn``)
+``refimpl.testing.backends.performer``     performer-pytorch's orthogonal random features
+                                           (extra ``performer``)
 =========================================  =================================================
 
 Examples
@@ -49,10 +51,11 @@ ADAPTERS = {
     "flax": "refimpl.testing.backends.flax",
     "keras": "refimpl.testing.backends.keras",
     "sklearn": "refimpl.testing.backends.sklearn",
+    "performer": "refimpl.testing.backends.performer",
 }
 
 #: The pip extra that installs each adapter's framework.
-EXTRAS = {"torch": "torch", "jax": "jax", "flax": "flax", "keras": "keras",
+EXTRAS = {"torch": "torch", "jax": "jax", "flax": "flax", "keras": "keras", "performer": "performer",
           "sklearn": "sklearn"}
 
 
