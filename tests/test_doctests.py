@@ -16,8 +16,8 @@ import pytest
 import refimpl
 
 # Adapters for optional frameworks are imported only when those frameworks exist.
-OPTIONAL = tuple(f"refimpl.testing.backends.{n}" for n in ("torch", "jax", "flax", "keras", "sklearn",
-                                                               "performer"))
+OPTIONAL = tuple(f"refimpl.testing.backends.{n}"
+                 for n in ("torch", "jax", "flax", "keras", "sklearn", "performer"))
 
 
 def _modules():

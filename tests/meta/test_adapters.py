@@ -90,3 +90,24 @@ def test_sklearn_rbf_fails_on_values():
 def test_performer_orthogonal_features_are_rejected():
     report, r = _verdicts("refimpl.testing.backends.performer", "float32", ["gaussian_omega"])
     assert r["gaussian_omega"].checks["value"] == "FAIL", report
+
+
+def test_the_stored_page_is_the_commands_output():
+    """docs/certified-libraries.md is format_page of the stored JSON (refimpl libraries)."""
+    import json
+    from pathlib import Path
+
+    from refimpl.testing import libraries
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    data = json.loads((docs / "_static" / "certified-libraries.json").read_text())
+    assert (docs / "certified-libraries.md").read_text() == libraries.format_page(data)
+    assert {"library", "version", "name", "dtype", "verdict", "worst", "seconds",
+            "finding"} <= set(data["rows"][0])
+
+
+def test_certify_os_exits_non_zero(capsys):
+    from refimpl.cli import main
+
+    assert main(["certify", "os", "--max-examples", "1", "--progress", "never"]) == 1
+    assert "provides none of refimpl's public names" in capsys.readouterr().out

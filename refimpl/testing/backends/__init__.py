@@ -55,8 +55,8 @@ ADAPTERS = {
 }
 
 #: The pip extra that installs each adapter's framework.
-EXTRAS = {"torch": "torch", "jax": "jax", "flax": "flax", "keras": "keras", "performer": "performer",
-          "sklearn": "sklearn"}
+EXTRAS = {"torch": "torch", "jax": "jax", "flax": "flax", "keras": "keras",
+          "performer": "performer", "sklearn": "sklearn"}
 
 
 def require(module: str, adapter: str):
