@@ -308,8 +308,7 @@ def test_a_backend_that_raises_on_everything_certifies_nothing(tmp_path):
     assert result.certified == 0 and result.aspects["value"]["refused"] >= 2
     assert result.checks["value"] == "pass" and result.checks["error-contract"] == "not required"
     assert result.checks["non-finite"] == "pass"  # refusing NaN is honest
-    features = [u["feature"] for u in result.unsupported]
-    assert "the plain domain (no optional feature)" in features, features
+    assert result.unsupported and sum(u["cases"] for u in result.unsupported) >= 2
     assert all("ZeroDivisionError: oops" in u["error"] for u in result.unsupported)
     assert "softmax_attention (insufficient)" in report.reason
     strict = certify(backend, functions=["softmax_attention"], max_examples=2, strict=True,

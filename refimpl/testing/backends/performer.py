@@ -17,12 +17,16 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import require
 
 torch = require("torch", "torch")
-performer_pytorch = require("performer_pytorch", "performer")
+with warnings.catch_warnings():  # it compares versions with distutils' LooseVersion
+    warnings.simplefilter("ignore", DeprecationWarning)
+    performer_pytorch = require("performer_pytorch", "performer")
 
 __all__ = ["gaussian_omega"]
 
