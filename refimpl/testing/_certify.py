@@ -14,14 +14,15 @@ same way):
   (permutation equivariance, row-scale and shift invariance, constant values,
   batch-equals-loop, linearity of mask products, memory layout, ...).
 * **non-finite**: NaN or infinite inputs may be refused (any exception) or propagated:
-  NaN must reach every output that depends on it, an infinity must show somewhere.
-  Finite outputs computed from a NaN input hide corruption and fail.
+  NaN must reach every output that depends on it, and finite outputs from an infinite
+  input must be its limit. Finite outputs computed from a NaN input hide corruption and
+  fail.
 * **error-contract**: refimpl's own contract (``ValueError``/``TypeError`` for wrong
   shapes, NaN, fully masked rows, ...). Counted always, required only with ``strict``.
   Undefined results (a fully masked row) may raise, be NaN or follow a convention: the
   report states the backend's convention.
 
-A name passes when no aspect failed and at least :func:`required_cases` value cases were
+A name passes when no aspect failed and at least ``required_cases`` value cases were
 certified; ``strict`` also fails on any unsupported feature or deviation from the error
 contract. Each failing aspect reports its worst case with the call as code, the worst
 element and a replay ``.npz``.
@@ -59,6 +60,7 @@ from ._ops import (
     all_ops,
     call_quietly,
     error_kind,
+    float_arrays,
 )
 from ._report import ASPECTS, Discrepancy, FunctionResult, Report, write_replay
 
@@ -482,10 +484,8 @@ def _finite_variants(bad):
     """Two copies of ``bad`` with every non-finite input entry set to 0.5 and to 1.25."""
     out = []
     for value in (0.5, 1.25):
-        changes = {}
-        for name, a in bad.values().items():
-            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and not np.all(np.isfinite(a)):
-                changes[name] = np.where(np.isfinite(a), a, value).astype(a.dtype)
+        changes = {name: np.where(np.isfinite(a), a, value).astype(a.dtype)
+                   for name, a in float_arrays(bad).items() if not np.all(np.isfinite(a))}
         out.append(bad.replace(**changes))
     return out
 
@@ -512,9 +512,7 @@ def _propagation_problem(op: Op, bad, result, dt) -> str | None:
     affected = _affected(op, bad)
     if affected is not None and not any(need.any() for need in affected):
         return None  # no output depends on the non-finite entries (a masked key, ...)
-    nan_input = any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and np.isnan(v).any()
-                    for v in bad.values().values())
-    if not nan_input:
+    if not any(np.isnan(a).any() for a in float_arrays(bad).values()):
         return _limit_problem(op, bad, outs)
     if all(np.isfinite(o).all() for o in outs):
         return (f"returned {_describe_result(result)}: only finite numbers, computed from "
@@ -540,14 +538,12 @@ def _limit_problem(op: Op, bad, outs) -> str | None:
     cannot evaluate there (it refuses the overflow) are not judged."""
     if not all(np.isfinite(o).all() for o in outs):
         return None
-    changes, top = {}, 1.0
-    for a in bad.values().values():
-        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size:
-            top = max(top, float(np.abs(a[np.isfinite(a)]).max(initial=0.0)))
-    for name, a in bad.values().items():
-        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isinf(a).any():
-            changes[name] = np.where(np.isinf(a), np.sign(a) * LIMIT * top, a)
-    near = bad.float64().replace(**changes)
+    arrays = float_arrays(bad)
+    top = max([1.0] + [float(np.abs(a[np.isfinite(a)]).max(initial=0.0))
+                       for a in arrays.values()])
+    near = bad.float64().replace(**{
+        name: np.where(np.isinf(a), np.sign(a) * LIMIT * top, a)
+        for name, a in arrays.items() if np.isinf(a).any()})
     try:
         expected = op.expected(near)
         bounds = op.bounds(near, expected)
@@ -800,7 +796,7 @@ def certify(backend, *, functions=None, max_examples=100, dtype="float64", repla
 
     Notes
     -----
-    A name passes when no aspect failed and at least :func:`required_cases` value cases
+    A name passes when no aspect failed and at least ``required_cases`` value cases
     were certified ("insufficient" otherwise). ``report.passed`` is True only when no
     provided name failed or was insufficient **and** at least one name was certified:
     a backend that provides nothing certifiable does not pass. Names the backend lacks

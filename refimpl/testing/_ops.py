@@ -20,7 +20,7 @@ from .. import tolerances
 from ._case import Case
 
 __all__ = ["NOT_CERTIFIED", "Ctx", "Invariant", "Op", "Problem", "all_ops", "case_features",
-           "layout_invariant", "register", "undefined"]
+           "float_arrays", "layout_invariant", "register", "undefined"]
 
 #: Modules whose import registers ops (imported by :func:`all_ops`).
 OP_MODULES = ["refimpl.testing._ops_attention", "refimpl.testing._ops_masks",
@@ -241,10 +241,6 @@ class Ctx:
         self.on_accept = on_accept
         self._memo: dict = {}
 
-    def reset(self) -> None:
-        """Forget the allowances computed for earlier cases."""
-        self._memo.clear()
-
     def cast(self, case: Case) -> Case:
         return case.cast(self.dtype)
 
@@ -372,15 +368,17 @@ def error_kind(row) -> str:
     return NON_FINITE if has_non_finite(row[1]) else CONTRACT
 
 
+def float_arrays(case: Case) -> dict:
+    """The floating-point array arguments of ``case``, by name."""
+    return {name: value for name, value in case.values().items()
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f"}
+
+
 def has_non_finite(case: Case) -> bool:
     """Whether any floating-point input of ``case`` is NaN or infinite."""
-    for value in case.values().values():
-        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-            if not np.all(np.isfinite(value)):
-                return True
-        elif isinstance(value, float) and not np.isfinite(value):
-            return True
-    return False
+    if any(not np.all(np.isfinite(a)) for a in float_arrays(case).values()):
+        return True
+    return any(isinstance(v, float) and not np.isfinite(v) for v in case.values().values())
 
 
 def poisoned(case: Case, name: str, value=np.nan) -> Case:

@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
+
 #: Adapter names and their module paths (for ``refimpl certify MODULE``).
 ADAPTERS = {
     "reference": "refimpl.testing.backends.reference",
@@ -69,3 +71,19 @@ def require(module: str, adapter: str):
         raise ImportError(f"refimpl.testing.backends.{adapter} needs the package "
                           f"{module.split('.')[0]!r}, which is not installed: python -m pip "
                           f"install \"refimpl[{extra}]\" ({exc})") from exc
+
+
+def one_head(q, k, v, bias, mask, xp):
+    """refimpl's attention arguments for a ``(..., L, heads, d)`` API with one head.
+
+    ``xp`` is the array namespace (``jax.numpy``, ``numpy``). A weighted mask ``M`` is
+    folded into the bias as ``log M``; a boolean one stays a mask; both get a head axis.
+    """
+    q, k, v = (xp.asarray(a)[..., None, :] for a in (q, k, v))
+    if mask is not None and np.asarray(mask).dtype != bool:
+        log_m = xp.log(xp.asarray(mask, dtype=q.dtype))
+        bias = log_m if bias is None else xp.asarray(bias, dtype=q.dtype) + log_m
+        mask = None
+    bias = None if bias is None else xp.asarray(bias, dtype=q.dtype)[..., None, :, :]
+    mask = None if mask is None else xp.asarray(mask)[..., None, :, :]
+    return q, k, v, bias, mask

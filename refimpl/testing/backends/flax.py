@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from . import require
+from . import one_head, require
 
 jax = require("jax", "flax")
 jax.config.update("jax_enable_x64", True)
@@ -38,15 +38,9 @@ REFIMPL_SHAPES = "few"
 
 def softmax_attention(q, k, v, *, bias=None, mask=None, causal=False, scale=None):
     """``flax.linen.dot_product_attention`` with one head."""
-    q, k, v = (jnp.asarray(a)[..., None, :] for a in (q, k, v))
+    q, k, v, bias, mask = one_head(q, k, v, bias, mask, jnp)
     if scale is not None:
         q = q * (scale * math.sqrt(q.shape[-1]))
-    if mask is not None and np.asarray(mask).dtype != bool:
-        log_m = jnp.log(jnp.asarray(mask, dtype=q.dtype))
-        bias = log_m if bias is None else jnp.asarray(bias, dtype=q.dtype) + log_m
-        mask = None
-    bias = None if bias is None else jnp.asarray(bias, dtype=q.dtype)[..., None, :, :]
-    mask = None if mask is None else jnp.asarray(mask)[..., None, :, :]
     if causal:
         tri = jnp.tril(jnp.ones((q.shape[-3], k.shape[-3]), dtype=bool))
         mask = tri if mask is None else mask & tri

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import require
+from . import one_head, require
 
 jax = require("jax", "jax")
 jax.config.update("jax_enable_x64", True)
@@ -36,13 +36,7 @@ REFIMPL_SHAPES = "few"
 
 def softmax_attention(q, k, v, *, bias=None, mask=None, causal=False, scale=None):
     """``jax.nn.dot_product_attention`` with one head."""
-    q, k, v = (jnp.asarray(a)[..., None, :] for a in (q, k, v))
-    if mask is not None and np.asarray(mask).dtype != bool:
-        log_m = jnp.log(jnp.asarray(mask, dtype=q.dtype))
-        bias = log_m if bias is None else jnp.asarray(bias, dtype=q.dtype) + log_m
-        mask = None
-    bias = None if bias is None else jnp.asarray(bias, dtype=q.dtype)[..., None, :, :]
-    mask = None if mask is None else jnp.asarray(mask)[..., None, :, :]
+    q, k, v, bias, mask = one_head(q, k, v, bias, mask, jnp)
     out = jax.nn.dot_product_attention(q, k, v, bias=bias, mask=mask, scale=scale,
                                        is_causal=causal)
     return np.asarray(out)[..., 0, :]

@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from . import require
+from . import one_head, require
 
 os.environ.setdefault("KERAS_BACKEND", "numpy")
 keras = require("keras", "keras")
@@ -34,15 +34,9 @@ __all__ = ["softmax_attention"]
 def softmax_attention(q, k, v, *, bias=None, mask=None, causal=False, scale=None):
     """``keras.ops.dot_product_attention`` with one head."""
     unbatched = np.ndim(q) == 2
-    q, k, v = (np.asarray(a)[..., None, :] for a in (q, k, v))
+    q, k, v, bias, mask = one_head(q, k, v, bias, mask, np)
     if unbatched:
         q, k, v = q[None], k[None], v[None]
-    if mask is not None and np.asarray(mask).dtype != bool:
-        log_m = np.log(np.asarray(mask, dtype=q.dtype))
-        bias = log_m if bias is None else np.asarray(bias, dtype=q.dtype) + log_m
-        mask = None
-    bias = None if bias is None else np.asarray(bias, dtype=q.dtype)[..., None, :, :]
-    mask = None if mask is None else np.asarray(mask)[..., None, :, :]
     out = keras.ops.dot_product_attention(q, k, v, bias=bias, mask=mask, scale=scale,
                                           is_causal=causal)
     out = keras.ops.convert_to_numpy(out)[..., 0, :]
