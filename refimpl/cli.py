@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -58,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="generated cases per aspect (default 100)")
     lib.add_argument("--json", metavar="PATH", help="where to write the results as JSON")
     lib.add_argument("--page", metavar="PATH", help="where to write the Markdown page")
+    lib.add_argument("--only", action="append", metavar="ADAPTER",
+                     help="only the adapters whose module path contains ADAPTER (repeatable)")
+    lib.add_argument("--merge", action="store_true",
+                     help="keep the other adapters' rows of the existing --json file (for a "
+                          "library installed in another environment)")
     lib.set_defaults(func=_libraries)
     return parser
 
@@ -120,8 +127,21 @@ def _certify(args) -> int:
 def _libraries(args) -> int:
     from .testing import libraries
 
+    if args.max_examples < 1:
+        raise SystemExit(f"refimpl libraries: --max-examples must be at least 1, "
+                         f"got {args.max_examples}")
+    if args.merge and not (args.json and Path(args.json).is_file()):
+        raise SystemExit("refimpl libraries: --merge needs --json naming an existing results "
+                         f"file, got {args.json!r}")
+    try:
+        runs = libraries.select(args.only)
+    except ValueError as exc:
+        raise SystemExit(f"refimpl libraries: {exc}") from None
     progress = True if sys.stderr.isatty() else None
-    data = libraries.run_all(max_examples=args.max_examples, progress=progress)
+    data = libraries.run_all(max_examples=args.max_examples, runs=runs, progress=progress)
+    if args.merge:
+        old = json.loads(Path(args.json).read_text(encoding="utf-8"))
+        data = libraries.merge(old, data)
     libraries.write(data, args.json, args.page)
     print(libraries.format_page(data))
     return 0

@@ -21,6 +21,7 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -1139,8 +1140,14 @@ def dtype_eps(dtype) -> float:
 
 def dtype_spacing(magnitude, dtype) -> float:
     """The spacing of ``dtype`` at ``|magnitude|`` (at the largest finite number beyond it)."""
-    top = float(np.finfo(np.dtype(dtype)).max)
-    return float(np.spacing(np.asarray(min(abs(float(magnitude)), top), dtype=np.dtype(dtype))))
+    dt = np.dtype(dtype)
+    top = np.finfo(dt).max
+    m = abs(float(magnitude))
+    if math.isnan(m):
+        raise ValueError(f"magnitude must be a number, got {magnitude!r}")
+    if m >= top:  # the gap below the largest finite number (np.spacing overflows there)
+        return float(top - np.nextafter(top, dt.type(0)))
+    return float(np.spacing(np.asarray(m, dtype=dt)))
 
 
 def harness_allowance(bound, dtype, magnitude) -> np.ndarray:

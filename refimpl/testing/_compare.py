@@ -7,6 +7,7 @@ place where tolerances live); this module measures the errors and describes the 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -77,16 +78,18 @@ def measure(actual, desired, tol, *, dtype="float64") -> Mismatch:
     d = np.asarray(desired, dtype=np.float64)
     tol = np.broadcast_to(np.asarray(tol, dtype=np.float64), d.shape)
     with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.where(np.isfinite(a), np.abs(a - d), np.inf)
+        # equal values (equal infinities included) agree; any other non-finite result is
+        # infinitely wrong
+        diff = np.where(a == d, 0.0, np.where(np.isfinite(a), np.abs(a - d), np.inf))
     bad = ~(diff <= tol)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(tol > 0, diff / tol, np.where(diff > 0, np.inf, 0.0))
     ratio = np.nan_to_num(ratio, nan=np.inf, posinf=np.inf)
     if d.size == 0:
         return Mismatch((), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0)
     worst = np.unravel_index(int(np.argmax(ratio)), d.shape) if d.ndim else ()
     got, want, err = float(a[worst]), float(d[worst]), float(diff[worst])
-    spacing = tolerances.dtype_spacing(want, dtype)
+    spacing = tolerances.dtype_spacing(want, dtype) if not math.isnan(want) else math.nan
     return Mismatch(
         index=tuple(int(i) for i in worst), got=got, want=want, abs_error=err,
         rel_error=err / abs(want) if want else (0.0 if err == 0 else float("inf")),

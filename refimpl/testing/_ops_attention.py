@@ -246,6 +246,9 @@ def _softmax_examples():
                        "scale": 0.5}, seed=3))
     cases.append(Case(S_, (("q", rng.standard_normal((3, 4))), ("k", rng.standard_normal((2, 4))),
                            ("v", rng.standard_normal((2, 2)))), {"scale": 2.0}, seed=4))
+    # (batch, heads, L, d) with nothing else: the layout fused kernels take (PyTorch's CPU
+    # flash kernel maps a NaN query row to 0 here, and only here; pytorch/pytorch#141128)
+    cases.append(Case(S_, tuple((n, rng.standard_normal((2, 2, 5, 4))) for n in "qkv"), seed=5))
     return cases
 
 
@@ -323,6 +326,13 @@ def _linear_examples(name):
                             ("phi_k", rng.uniform(0.1, 2.0, (L, 2))),
                             ("v", rng.standard_normal((L, 3)))),
                      {"mask": causal_mask, "causal": True}, seed=2),
+                # tiny keys before huge ones: a causal prefix must not be formed as
+                # (all keys) - (later keys), which cancels the early rows away
+                Case(name, (("phi_q", rng.uniform(0.1, 2.0, (12, 3))),
+                            ("phi_k", rng.uniform(0.1, 2.0, (12, 3))
+                             * np.repeat([1e-4, 1.0, 1e4], 4)[:, None]),
+                            ("v", rng.standard_normal((12, 2)))),
+                     {"causal": True}, seed=4),
                 Case(name, (("phi_q", rng.uniform(0.1, 2.0, (3, 2))),
                             ("phi_k", rng.uniform(0.1, 2.0, (5, 2))),
                             ("v", rng.standard_normal((5, 1)))), seed=3)]

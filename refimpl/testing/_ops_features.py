@@ -132,10 +132,19 @@ def _positive():
 def _feature_examples(name):
     def examples():
         rng = np.random.default_rng(20220721)
-        return [Case(name, (("x", rng.standard_normal((3, 2)) * 1.2),
+        cases = [Case(name, (("x", rng.standard_normal((3, 2)) * 1.2),
                             ("omega", rng.standard_normal((4, 2)))), seed=1),
                 Case(name, (("x", rng.standard_normal((2, 3)) * 0.7),
                             ("omega", rng.standard_normal((2, 5, 3)))), seed=2)]
+        if name != "trig_features":  # exp(|x|^2 / 2) overflows there
+            # |x|^2 / 2 = 741 > log(max float): exp(omega x) * exp(-|x|^2 / 2) is inf * 0,
+            # while the features exp(omega x - |x|^2 / 2), with omega along x, are e^-40..e^36
+            x = np.array([[22.0, -21.5, 22.5], [1.0, -0.5, 0.25]])
+            along = x[0] / np.linalg.norm(x[0])
+            omega = np.array([17.0, 18.0, 19.0, 20.0])[:, None] * along
+            omega = omega + 0.01 * rng.standard_normal((4, 3))
+            cases.append(Case(name, (("x", x), ("omega", omega)), seed=3))
+        return cases
     return examples
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import mpmath
 import numpy as np
 
-__all__ = ["RUNS", "confirm", "format_page", "run_all"]
+__all__ = ["RUNS", "confirm", "format_page", "merge", "run_all", "select"]
 
 #: (adapter, dtype, distribution whose version is reported)
 RUNS = [
@@ -45,6 +45,7 @@ RUNS = [
     ("refimpl.testing.backends.keras", "float32", "keras"),
     ("refimpl.testing.backends.sklearn", "float64", "scikit-learn"),
     ("refimpl.testing.backends.performer", "float32", "performer-pytorch"),
+    ("refimpl.testing.backends.neural_tangents", "float64", "neural-tangents"),
 ]
 
 #: One sentence per known finding, keyed by (distribution, name, dtype); shown only when
@@ -54,6 +55,12 @@ EXPLANATIONS = {
         "jax.nn.dot_product_attention computes the logits in float32 even with "
         "jax_enable_x64 (its XLA path casts them; cf. jax-ml/jax PR 34114): float64 "
         "inputs get float32 accuracy, about 1e-8 relative.",
+    ("torch", "softmax_attention", "non-finite"):
+        "torch.nn.functional.scaled_dot_product_attention on CPU, with (batch, heads, L, d) "
+        "inputs and no mask (its flash kernel), returns 0 for a query row that holds a NaN "
+        "(2-D and 3-D inputs, or a mask, give NaN): corruption upstream reaches the next "
+        "layer as zeros (cf. pytorch/pytorch#141128). The MultiheadAttention core with "
+        "need_weights=False goes through the same kernel.",
     ("keras", "softmax_attention", "float64"):
         "keras.ops.dot_product_attention on the NumPy backend returns float32 for float64 "
         "inputs.",
@@ -65,6 +72,12 @@ EXPLANATIONS = {
         "torch.distributions.transforms.StickBreakingTransform clips its sigmoid to "
         "[tiny, 1 - eps]: for a logit beyond about 36 the remaining stick is eps instead "
         "of exp(-logit), so every later weight is too large by orders of magnitude.",
+    ("neural-tangents", "ntk_relu_kernel", "float64"):
+        "neural-tangents takes the ReLU NTK's angle as arccos of the normalised "
+        "covariance, which loses half the digits for near-duplicate points (arccos(1 - e) "
+        "~ sqrt(2 e)): their NTK entries are off by up to about 1e-8 relative, since "
+        "(pi - theta) enters the NTK linearly (the NNGP is flat there and passes; exact "
+        "duplicates are fine, the cosine rounds to 1).",
     ("performer-pytorch", "gaussian_omega", "float32"):
         "performer-pytorch's gaussian_orthogonal_random_matrix takes the Q of a QR "
         "factorisation without fixing the signs of R's diagonal, so its blocks are not "
@@ -146,8 +159,43 @@ def _mp_stick(case):
     return out
 
 
+def _mp_relu_network(case, ntk):
+    """The ReLU NNGP (``ntk=False``) or NTK of ``case`` from the recursions of Lee et al.
+    (2018) Eq. 4 and Jacot et al. (2018) Thm. 1, at 50 digits (the angle by mpmath.acos)."""
+    x = np.asarray(case["x"], dtype=np.float64)
+    y = x if case["y"] is None else np.asarray(case["y"], dtype=np.float64)
+    x, y = (a[:, None] if a.ndim == 1 else a for a in (x, y))
+    kw = case.kwargs
+    depth = int(kw["depth"])
+    out = np.empty((x.shape[0], y.shape[0]))
+    with mpmath.workdps(50):
+        w2 = mpmath.mpf(float(kw.get("sigma_w2", 2.0)))
+        b2 = mpmath.mpf(float(kw.get("sigma_b2", 0.0)))
+        d = x.shape[1]
+
+        def linear(a, b):
+            return w2 * mpmath.fsum(mpmath.mpf(s) * mpmath.mpf(t) for s, t in zip(a, b)) / d + b2
+
+        for i, a in enumerate(x):
+            for j, b in enumerate(y):
+                s11, s22, s12 = linear(a, a), linear(b, b), linear(a, b)
+                theta_ntk = s12
+                for _ in range(depth):
+                    r = mpmath.sqrt(s11 * s22)
+                    theta = mpmath.acos(max(min(s12 / r, 1), -1)) if r > 0 else mpmath.pi / 2
+                    dot = w2 * (mpmath.pi - theta) / (2 * mpmath.pi)
+                    arc = mpmath.sin(theta) + (mpmath.pi - theta) * mpmath.cos(theta)
+                    s12 = w2 * r / (2 * mpmath.pi) * arc + b2
+                    s11, s22 = w2 * s11 / 2 + b2, w2 * s22 / 2 + b2
+                    theta_ntk = theta_ntk * dot + s12
+                out[i, j] = float(theta_ntk if ntk else s12)
+    return out
+
+
 #: The mpmath evaluation of each name a finding may concern.
-MP_TWINS = {"softmax_attention": _mp_softmax, "rbf_kernel": _mp_rbf, "stick_breaking": _mp_stick}
+MP_TWINS = {"softmax_attention": _mp_softmax, "rbf_kernel": _mp_rbf, "stick_breaking": _mp_stick,
+            "nngp_relu_kernel": lambda case: _mp_relu_network(case, ntk=False),
+            "ntk_relu_kernel": lambda case: _mp_relu_network(case, ntk=True)}
 
 
 def confirm(failure) -> str:
@@ -183,6 +231,38 @@ def confirm(failure) -> str:
 
 
 # -- the runs --------------------------------------------------------------------------------------
+
+def select(only=None, runs=RUNS) -> list:
+    """The runs whose adapter path contains one of the strings ``only`` (all if None)."""
+    if only is None:
+        return list(runs)
+    if isinstance(only, str) or not all(isinstance(o, str) for o in only):
+        raise TypeError(f"only must be a list of strings, got {only!r}")
+    chosen = [r for r in runs if any(o in r[0] for o in only)]
+    if not chosen:
+        raise ValueError(f"only={list(only)!r} matches no adapter; the adapters are "
+                         f"{sorted({r[0] for r in runs})}")
+    return chosen
+
+
+def merge(old: dict, new: dict) -> dict:
+    """``old`` with the rows and skips of ``new``'s adapters replaced by ``new``'s (for
+    libraries that cannot share one environment, e.g. neural-tangents' older JAX)."""
+    ran = {r["adapter"] for r in new["rows"]} | {s["adapter"] for s in new["skipped"]}
+    merged = dict(old)
+    environments = dict(old.get("environments", {}))
+    for adapter in {r["adapter"] for r in new["rows"]}:
+        environments[adapter] = (f"{new['generated']}, {new['platform']}, Python "
+                                 f"{new['python']}, NumPy {new['numpy']}")
+    merged["environments"] = environments
+    merged["rows"] = [r for r in old["rows"] if r["adapter"] not in ran] + new["rows"]
+    merged["skipped"] = ([s for s in old["skipped"] if s["adapter"] not in ran]
+                         + [s for s in new["skipped"]
+                            if s["adapter"] not in {r["adapter"] for r in old["rows"]}])
+    order = {run[0]: i for i, run in enumerate(RUNS)}
+    merged["rows"].sort(key=lambda r: order.get(r["adapter"], len(order)))
+    return merged
+
 
 def run_all(max_examples=100, runs=RUNS, progress=None) -> dict:
     """Certify every run whose library is installed; return the page's data."""
@@ -225,6 +305,12 @@ def _row(result, adapter, dtype, distribution, version) -> Row:
     row = Row(distribution, version, adapter, name, dtype, result.verdict, shown,
               round(result.seconds, 1))
     failure = next((f for f in result.failures if f.check == "value"), None)
+    nonfinite = next((f for f in result.failures if f.check == "non-finite"), None)
+    if failure is None and nonfinite is not None:
+        # a fact of the replay itself (finite outputs from a non-finite input): no twin needed
+        explanation = EXPLANATIONS.get((distribution, result.name, "non-finite"), "")
+        row.finding = (explanation + " Replayed: " + nonfinite.call + " "
+                       + nonfinite.message.split("\n")[0]).strip()
     if failure is not None:
         evidence = confirm(failure)
         if not evidence and failure.function == "gaussian_omega" and "z = " in failure.message:
@@ -255,6 +341,9 @@ def format_page(data: dict) -> str:
     for r in data["rows"]:
         lines.append(f"| {r['library']} | {r['version']} | `{r['name']}` | {r['dtype']} | "
                      f"{r['verdict']} | {r['worst']} | {r['seconds']:.1f} s |")
+    for adapter, where in sorted(data.get("environments", {}).items()):
+        lines.append(f"\n`{adapter}` ran in its own environment ({where}), merged with "
+                     "`--only ... --merge`.")
     findings = [r for r in data["rows"] if r["finding"]]
     lines += ["", "## Findings", ""]
     if not findings:

@@ -164,6 +164,19 @@ def buggy_linear(bug, name):
         num = scores @ v
         if bug == "no_denominator":
             return num
+        if bug == "causal_total_minus_suffix" and causal and mask is None:
+            # the prefix sum S_i = sum_{j<=i} as (all keys) - (keys after i): cancels
+            # catastrophically when late keys are much larger than early ones
+            batch = np.broadcast_shapes(phi_k.shape[:-2], v.shape[:-2])
+            phi_k = np.broadcast_to(phi_k, batch + phi_k.shape[-2:])
+            kv = phi_k[..., :, :, None] * v[..., :, None, :]
+            state = np.concatenate([kv, phi_k[..., :, :, None]], axis=-1)
+            suffix = np.cumsum(state[..., ::-1, :, :], axis=-3)[..., ::-1, :, :]
+            after = np.concatenate([suffix[..., 1:, :, :], np.zeros_like(suffix[..., :1, :, :])],
+                                   axis=-3)
+            prefix = suffix[..., :1, :, :] - after
+            both = np.einsum("...lf,...lfe->...le", phi_q, prefix)
+            return both[..., :-1] / both[..., -1:]
         den = (kernel if bug == "normaliser_without_mask" else scores).sum(-1, keepdims=True)
         return num / den
 
@@ -351,6 +364,16 @@ def positive_no_norm(x, omega):
     features.positive_features(x, omega)
     proj = np.einsum("...md,...d->...m", np.asarray(omega, float), np.asarray(x, float))
     return np.exp(proj) / math.sqrt(proj.shape[-1])
+
+
+def positive_split_exp(x, omega):
+    """exp(omega x) * exp(-|x|^2/2) / sqrt(m): inf * 0 once |x|^2/2 passes 709."""
+    features.positive_features(x, omega)
+    x, omega = np.asarray(x, float), np.asarray(omega, float)
+    proj = np.einsum("...md,...d->...m", omega, x)
+    half = 0.5 * np.sum(x * x, axis=-1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.exp(proj) * np.exp(-half) / math.sqrt(proj.shape[-1])
 
 
 def trig_no_exp(x, omega):
@@ -570,6 +593,9 @@ MUTANTS = {
     # linear attention
     "kernel attention ignores causal": _m(
         "kernel_attention", buggy_linear("ignores_causal", "kernel_attention"), [V], ""),
+    "causal prefix as total minus suffix": _m(
+        "kernel_attention", buggy_linear("causal_total_minus_suffix", "kernel_attention"), [V],
+        "cancellation when late keys dominate"),
     "normaliser without the mask": _m(
         "masked_linear_attention",
         buggy_linear("normaliser_without_mask", "masked_linear_attention"), [V], ""),
@@ -589,6 +615,8 @@ MUTANTS = {
     "stick-breaking 1 - sigma by subtraction": _m("stick_breaking", stick_subtraction, [V],
                                                   "cancellation"),
     # features
+    "positive features as exp(wx) exp(-|x|^2/2)": _m("positive_features", positive_split_exp,
+                                                     [V], "inf * 0 at large |x|"),
     "trig features without exp(|x|^2/2)": _m("trig_features", trig_no_exp, [V], ""),
     "hyperbolic features over sqrt(m)": _m("hyperbolic_features", hyperbolic_sqrt_m, [V], ""),
     "omega rows N(0, I/d)": _m("gaussian_omega", omega_scaled, [V], "statistical"),

@@ -45,9 +45,14 @@ def test_scipy_fft_products_pass():
 
 @_needs("torch")
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_torch_sdpa_passes(dtype):
+def test_torch_sdpa_values_pass_and_nan_queries_become_zero(dtype):
     report, r = _verdicts("refimpl.testing.backends.torch", dtype, ["softmax_attention"])
-    assert r["softmax_attention"].verdict == "pass", report
+    checks = r["softmax_attention"].checks
+    assert checks["value"] == checks["invariant"] == "pass", report
+    # the CPU flash kernel on (B, H, L, d) maps a NaN query row to 0 (pytorch/pytorch#141128)
+    assert checks["non-finite"] == "FAIL", report
+    failure = next(f for f in r["softmax_attention"].failures if f.check == "non-finite")
+    assert "only finite numbers" in failure.message and "NaN" in failure.message
     assert r["softmax_attention"].unsupported  # causal with a mask: refused, not wrong
     assert r["softmax_attention"].conventions  # a fully masked row: PyTorch's convention
 
@@ -90,6 +95,54 @@ def test_sklearn_rbf_fails_on_values():
 def test_performer_orthogonal_features_are_rejected():
     report, r = _verdicts("refimpl.testing.backends.performer", "float32", ["gaussian_omega"])
     assert r["gaussian_omega"].checks["value"] == "FAIL", report
+
+
+@_needs("neural_tangents")
+def test_neural_tangents_ntk_fails_on_values_and_nngp_passes():
+    report, r = _verdicts("refimpl.testing.backends.neural_tangents", "float64",
+                          ["nngp_relu_kernel", "ntk_relu_kernel"])
+    assert r["ntk_relu_kernel"].checks["value"] == "FAIL", report
+    assert r["nngp_relu_kernel"].verdict == "pass", report
+
+
+def test_the_mpmath_relu_network_twins_match_refimpl():
+    """The 50-digit NNGP/NTK twins used to confirm findings agree with refimpl's recursions."""
+    import numpy as np
+
+    from refimpl import eigen
+    from refimpl.testing import libraries
+    from refimpl.testing._case import Case
+
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((3, 2)), rng.standard_normal((4, 2))
+    for depth, w2, b2 in ((0, 2.0, 0.0), (1, 2.0, 0.0), (3, 1.0, 0.1)):
+        kw = {"depth": depth, "sigma_w2": w2, "sigma_b2": b2}
+        case = Case("ntk_relu_kernel", (("x", x), ("y", y)), kw)
+        for name in ("nngp_relu_kernel", "ntk_relu_kernel"):
+            exact = libraries.MP_TWINS[name](case)
+            # entries near 0 come from cancelling dot products: absolute error ~ eps |x||y|
+            np.testing.assert_allclose(getattr(eigen, name)(x, y, **kw), exact,
+                                       rtol=1e-14, atol=1e-15)
+
+
+def test_libraries_select_and_merge():
+    from refimpl.testing import libraries
+
+    assert libraries.select(["neural_tangents"]) == [libraries.RUNS[-1]]
+    with pytest.raises(ValueError, match="matches no adapter"):
+        libraries.select(["no_such_adapter"])
+    with pytest.raises(TypeError, match="list of strings"):
+        libraries.select("torch")
+    row = {"adapter": "a", "name": "f"}
+    old = {"rows": [row, {"adapter": "b", "name": "g"}],
+           "skipped": [{"adapter": "c", "reason": "missing"}]}
+    old.update(generated="2026-01-01", platform="here", python="3.11", numpy="2.4")
+    new = {"rows": [{"adapter": "c", "name": "h"}], "skipped": [], "max_examples": 100,
+           "generated": "2026-01-02", "platform": "there", "python": "3.10", "numpy": "1.26"}
+    merged = libraries.merge(old, new)
+    assert [r["adapter"] for r in merged["rows"]] == ["a", "b", "c"]
+    assert merged["skipped"] == [] and merged["platform"] == "here"
+    assert merged["environments"] == {"c": "2026-01-02, there, Python 3.10, NumPy 1.26"}
 
 
 def test_the_stored_page_is_the_commands_output():

@@ -6,28 +6,30 @@ library refuses as unsupported features, and what it computes wrongly as failure
 Nothing here is imported by refimpl's core; an adapter imports its framework when it is
 imported itself, and says which package is missing otherwise.
 
-=========================================  =================================================
-module                                     what
-=========================================  =================================================
-``refimpl.testing.backends.reference``     refimpl itself, all public names in one namespace
-                                           (the harness's positive control)
-``refimpl.testing.backends.numpy32``       a float32 NumPy implementation (``--dtype
-                                           float32``)
-``refimpl.testing.backends.scipy``         ``scipy.linalg.matmul_toeplitz``,
-                                           ``scipy.signal.fftconvolve``,
-                                           ``scipy.sparse.linalg.expm_multiply``
-``refimpl.testing.backends.torch``         ``scaled_dot_product_attention``, ``matrix_exp``,
-                                           ``StickBreakingTransform``; ``:mha`` for the
-                                           ``multi_head_attention_forward`` core (extra
-                                           ``torch``)
-``refimpl.testing.backends.jax``           ``jax.nn.dot_product_attention`` (extra ``jax``)
-``refimpl.testing.backends.flax``          ``flax.linen.dot_product_attention`` (``flax``)
-``refimpl.testing.backends.keras``         ``keras.ops.dot_product_attention`` (``keras``)
-``refimpl.testing.backends.sklearn``       ``sklearn.metrics.pairwise`` kernels and
-                                           ``RBFSampler`` (extra ``sklearn``)
-``refimpl.testing.backends.performer``     performer-pytorch's orthogonal random features
-                                           (extra ``performer``)
-=========================================  =================================================
+============================================  =================================================
+module                                        what
+============================================  =================================================
+``refimpl.testing.backends.reference``        refimpl itself, all public names in one namespace
+                                              (the harness's positive control)
+``refimpl.testing.backends.numpy32``          a float32 NumPy implementation (``--dtype
+                                              float32``)
+``refimpl.testing.backends.scipy``            ``scipy.linalg.matmul_toeplitz``,
+                                              ``scipy.signal.fftconvolve``,
+                                              ``scipy.sparse.linalg.expm_multiply``
+``refimpl.testing.backends.torch``            ``scaled_dot_product_attention``, ``matrix_exp``,
+                                              ``StickBreakingTransform``; ``:mha`` for the
+                                              ``multi_head_attention_forward`` core (extra
+                                              ``torch``)
+``refimpl.testing.backends.jax``              ``jax.nn.dot_product_attention`` (extra ``jax``)
+``refimpl.testing.backends.flax``             ``flax.linen.dot_product_attention`` (``flax``)
+``refimpl.testing.backends.keras``            ``keras.ops.dot_product_attention`` (``keras``)
+``refimpl.testing.backends.sklearn``          ``sklearn.metrics.pairwise`` kernels and
+                                              ``RBFSampler`` (extra ``sklearn``)
+``refimpl.testing.backends.performer``        performer-pytorch's orthogonal random features
+                                              (extra ``performer``)
+``refimpl.testing.backends.neural_tangents``  the ReLU NNGP and NTK of ``neural_tangents.stax``
+                                              (extra ``neural-tangents``, JAX < 0.5)
+============================================  =================================================
 
 Examples
 --------
@@ -54,11 +56,13 @@ ADAPTERS = {
     "keras": "refimpl.testing.backends.keras",
     "sklearn": "refimpl.testing.backends.sklearn",
     "performer": "refimpl.testing.backends.performer",
+    "neural-tangents": "refimpl.testing.backends.neural_tangents",
 }
 
 #: The pip extra that installs each adapter's framework.
 EXTRAS = {"torch": "torch", "jax": "jax", "flax": "flax", "keras": "keras",
-          "performer": "performer", "sklearn": "sklearn"}
+          "performer": "performer", "sklearn": "sklearn",
+          "neural_tangents": "neural-tangents"}
 
 
 def require(module: str, adapter: str):
