@@ -103,6 +103,13 @@ def _add_certify_parser(sub) -> None:
                         "(auto: what the backend's REFIMPL_SHAPES asks for, else many)")
     p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                    help="live progress per name on standard error (auto: on a terminal)")
+    p.add_argument("--statistical-budget", type=int, default=None, metavar="CALLS",
+                   help="backend calls per fixed case of the stochastic names' statistical "
+                        "checks (default 1000; the smallest bias detected shrinks as "
+                        "1/sqrt(CALLS))")
+    p.add_argument("--skip-statistical", action="store_true",
+                   help="skip the statistical checks (the stochastic names are then not "
+                        "certified)")
     p.set_defaults(func=_certify)
 
 
@@ -114,7 +121,9 @@ def _certify(args) -> int:
                                                                or None)
         report = certify(args.backend, functions=args.functions, max_examples=args.max_examples,
                          dtype=args.dtype, replay_dir=args.replay_dir, shrink=args.shrink,
-                         strict=args.strict, progress=progress, shapes=args.shapes)
+                         strict=args.strict, progress=progress, shapes=args.shapes,
+                         skip_statistical=args.skip_statistical,
+                         statistical_budget=args.statistical_budget)
     except (ImportError, AttributeError, ValueError, TypeError) as exc:  # not a traceback
         print(f"refimpl certify: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

@@ -265,11 +265,11 @@ def test_every_op_has_curated_cases_and_invariants_or_is_exact():
 # -- certify plumbing -----------------------------------------------------------------------
 
 def test_certify_lists_missing_and_uncertifiable_names():
-    backend = types.SimpleNamespace(stick_breaking=stick_breaking, rfa_attention=lambda: None)
+    backend = types.SimpleNamespace(stick_breaking=stick_breaking, nystrom=lambda: None)
     report = certify(backend, max_examples=3)
     verdicts = {r.name: r.verdict for r in report.results}
     assert verdicts["stick_breaking"] == "pass"
-    assert verdicts["rfa_attention"] == "not certified"
+    assert verdicts["nystrom"] == "not certified"
     assert verdicts["softmax_attention"] == "not provided"
     assert report.passed and report.failed == []
     text = report.format()
@@ -323,10 +323,15 @@ def test_a_backend_that_raises_on_everything_certifies_nothing(tmp_path):
 def test_nothing_certifiable_does_not_pass():
     nothing = certify(types.SimpleNamespace(), max_examples=1)
     assert not nothing.passed and "provides none of refimpl's public names" in nothing.reason
-    stochastic = certify(types.SimpleNamespace(rfa_attention=lambda *a, **k: None),
-                         max_examples=1)
-    assert not stochastic.passed and "rfa_attention" in stochastic.reason
-    assert stochastic["rfa_attention"].verdict == "not certified"
+    uncertifiable = certify(types.SimpleNamespace(nystrom=lambda *a, **k: None),
+                            max_examples=1)
+    assert not uncertifiable.passed and "nystrom" in uncertifiable.reason
+    assert uncertifiable["nystrom"].verdict == "not certified"
+    from refimpl.estimators import rfa_attention
+
+    skipped = certify(types.SimpleNamespace(rfa_attention=rfa_attention), max_examples=1,
+                      skip_statistical=True)
+    assert not skipped.passed and skipped["rfa_attention"].verdict == "not certified"
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, "3", True, None])

@@ -25,25 +25,19 @@ __all__ = ["NOT_CERTIFIED", "Ctx", "Invariant", "Op", "Problem", "all_ops", "cas
 #: Modules whose import registers ops (imported by :func:`all_ops`).
 OP_MODULES = ["refimpl.testing._ops_attention", "refimpl.testing._ops_masks",
               "refimpl.testing._ops_features", "refimpl.testing._ops_graphs",
-              "refimpl.testing._ops_eigen"]
-
-_STOCHASTIC = ("a stochastic estimator: its output is a random variable, and a backend's "
-               "draws cannot match refimpl's; refimpl checks its law against exact "
-               "expectations (refimpl verify). Certify its deterministic parts instead "
-               "({}); a statistical certification would need thousands of calls per case.")
+              "refimpl.testing._ops_eigen", "refimpl.testing._ops_stochastic"]
 
 #: Contract names the harness does not certify, with the reason shown in the report.
 NOT_CERTIFIED = {
-    "rfa_attention": _STOCHASTIC.format("positive_features, kernel_attention, "
-                                        "masked_linear_attention, gaussian_omega"),
-    "randomized_attention": _STOCHASTIC.format("softmax_mixture, ra_target"),
-    "lara_attention": _STOCHASTIC.format("softmax_mixture, ra_target"),
-    "graph_random_features": _STOCHASTIC.format("graph constructors, masks"),
-    "walk_frequency_features": _STOCHASTIC.format("graph constructors"),
-    "heat_kernel_action": _STOCHASTIC.format("DiffusionMask"),
-    "positive_features_mse": "a closed form of the estimator's variance, not a kernel op",
-    "trig_features_mse": "a closed form of the estimator's variance, not a kernel op",
-    "hyperbolic_features_mse": "a closed form of the estimator's variance, not a kernel op",
+    "positive_features_mse": "a closed form of the Monte-Carlo estimator's error (Performer "
+                          "Lemma 2), which refimpl verify checks against sampled variances; "
+                          "backends implement the estimator, not its MSE",
+    "trig_features_mse": "a closed form of the Monte-Carlo estimator's error (Performer "
+                          "Lemma 2), which refimpl verify checks against sampled variances; "
+                          "backends implement the estimator, not its MSE",
+    "hyperbolic_features_mse": "a closed form of the Monte-Carlo estimator's error (Performer "
+                          "Lemma 2), which refimpl verify checks against sampled variances; "
+                          "backends implement the estimator, not its MSE",
     "nystrom": "eigenvectors are defined up to sign and rotation within clusters; compare "
                "spectra with refimpl verify instead",
     "neuralef_fit": "a stochastic training loop; certify neuralef_loss",

@@ -193,16 +193,35 @@ def _moments(rows: np.ndarray):
     return out
 
 
+def _block_rows(draws, d):
+    """The moments of each position i < d of the first orthogonal block: a Haar block's
+    rows are each N(0, I) (signs symmetric, chi_d norms), whatever their position."""
+    out = []
+    for i in range(d):
+        rows = np.stack([draw[i] for draw in draws])
+        N = rows.shape[0]
+        out += [(rows[:, a].mean(), 0.0, 1.0 / math.sqrt(N),
+                 f"mean of coordinate {a} of block row {i}") for a in range(d)]
+        sq = np.sum(rows * rows, axis=1)
+        out.append((sq.mean(), float(d), math.sqrt(2.0 * d / N),
+                    f"E|w|^2 of block row {i} (chi^2_d mean)"))
+    return out
+
+
 def omega_statistics(fn, dtype) -> Problem | None:
-    """POLICY ``["harness_statistical"]``: shape, orthogonality and moments of the draws."""
+    """POLICY ``["harness_statistical"]``: shape, orthogonality and moments of the draws,
+    and for orthogonal blocks the law of each row position (the Haar property)."""
+    from ._ops_stochastic import DEFAULT_CALLS, calls_per_case, name_false_failure_rate
+
     configs = [(d, m, orth) for d, m in OMEGA_SHAPES for orth in (False, True)]
-    total = sum(d * (d + 3) // 2 + 2 for d, _, _ in configs)
-    z_max = tolerances.harness_z_threshold(total)
+    total = sum(d * (d + 3) // 2 + 2 + (d * (d + 1) if orth else 0) for d, _, orth in configs)
+    z_max = tolerances.estimator_z_threshold(total, name_false_failure_rate())
     eps = tolerances.dtype_eps(dtype)
+    n_rows = OMEGA_ROWS * calls_per_case() // DEFAULT_CALLS
     for d, m, orth in configs:
         case = Case("gaussian_omega", (("m", m), ("d", d)), {"orthogonal": orth, "rng": 0})
         draws = []
-        for seed in range(-(-OMEGA_ROWS // m)):
+        for seed in range(-(-n_rows // m)):
             case = case.replace(rng=seed)
             out = np.asarray(call_quietly(fn, case), dtype=np.float64)
             if out.shape != (m, d) or not np.all(np.isfinite(out)):
@@ -222,13 +241,15 @@ def omega_statistics(fn, dtype) -> Problem | None:
                     return Problem("rows of one orthogonal block are orthogonal", case,
                                    f"rows {i} and {j} of a block have inner product "
                                    f"{gram[i, j]:.3e} (tolerance {tol[i, j]:.3e})")
-        for stat, want, se, what in _moments(rows):
+        moments = _moments(rows) + (_block_rows(draws, d) if orth else [])
+        for stat, want, se, what in moments:
             z = (stat - want) / se
             if abs(z) > z_max:
                 return Problem("moments of N(0, I) rows", case,
                                f"{what} over {rows.shape[0]} rows is {stat:.5g}, expected "
                                f"{want:.5g}: z = {z:.2f} beyond +-{z_max:.2f} (false-failure "
-                               f"rate {tolerances.HARNESS_FALSE_FAILURE_RATE:g} per check)")
+                               f"rate {name_false_failure_rate():.2g} for this name, "
+                               f"Bonferroni over {total} moments)")
     return None
 
 

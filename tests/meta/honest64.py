@@ -336,3 +336,54 @@ def neuralef_loss(psi, K):
                           for j in range(k)])
     U = np.array([[R[i, j] / R[i, i] if i < j else 0.0 for j in range(k)] for i in range(k)])
     return objective, 2 * (KP - KP @ U)
+
+
+# -- stochastic estimators (certified by their law) ---------------------------------------------
+
+
+def randomized_attention(q, k, v, *, num_samples, rng=None):
+    """RA written out per query: component by Generator.choice, then unit Gaussian noise."""
+    q, k, v = _triple(q, k, v)
+    num_samples = _count(num_samples, "num_samples")
+    gen = np.random.default_rng(rng)
+    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    q, k, v = (np.broadcast_to(a, batch + a.shape[-2:]) for a in (q, k, v))
+    root = q.shape[-1] ** -0.25
+    out = np.empty(batch + (q.shape[-2], v.shape[-1]))
+    for idx in np.ndindex(batch):
+        qt, kt, vv = q[idx] * root, k[idx] * root, v[idx]
+        logits = qt @ kt.T
+        pi = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
+        for n in range(qt.shape[0]):
+            m = gen.choice(kt.shape[0], size=num_samples, p=pi[n] / pi[n].sum())
+            omega = qt[n] + kt[m] + gen.standard_normal((num_samples, qt.shape[1]))
+            # f(omega): softmax over keys of omega . k - |k|^2 / 2, times v
+            score = omega @ kt.T - 0.5 * np.sum(kt * kt, axis=1)
+            weights = np.exp(score - logsumexp(score, axis=1, keepdims=True))
+            out[idx + (n,)] = (weights @ vv).mean(axis=0)
+    return out
+
+
+def graph_random_features(W, alpha, *, n_walks, p_halt, rng=None):
+    """GRF by one Python loop per walk (Reid et al., Alg. 1), dense output."""
+    W = _arr(W, "W", 2)
+    alpha = _arr(alpha, "alpha", 1)
+    n_walks = _count(n_walks, "n_walks")
+    if not 0.0 <= p_halt < 1.0:
+        raise ValueError("p_halt must be in [0, 1)")
+    gen = np.random.default_rng(rng)
+    L = W.shape[0]
+    out = np.zeros((L, L))
+    for i in range(L):
+        for _ in range(n_walks):
+            node, load = i, 1.0
+            out[i, node] += alpha[0]
+            for step in range(1, alpha.size):
+                neighbours = np.flatnonzero(W[node])
+                if neighbours.size == 0 or gen.random() < p_halt:
+                    break
+                nxt = neighbours[gen.integers(neighbours.size)]
+                load *= W[node, nxt] * neighbours.size / (1.0 - p_halt)
+                node = nxt
+                out[i, node] += alpha[step] * load
+    return out / n_walks

@@ -524,6 +524,105 @@ def float32_missing_scale(q, k, v, *, scale=None, **kwargs):
     return numpy32.softmax_attention(q, k, v, scale=1.0 if scale is None else scale, **kwargs)
 
 
+# -- stochastic estimators (certified by their law) ---------------------------------------------
+
+
+def ra_official_noise(q, k, v, *, num_samples, rng=None):
+    """RA with the official code's noise: randn on unscaled q + k, std d^(-1/4) scaled."""
+    d = np.shape(q)[-1]
+    return estimators.randomized_attention(q, k, v, num_samples=num_samples, rng=rng,
+                                           noise_std=d ** -0.25)
+
+
+def ra_uniform_component(q, k, v, *, num_samples, rng=None):
+    """RA drawing the mixture component uniformly instead of from pi_n."""
+    from refimpl.estimators.importance import _scaled, _target
+
+    qt, kt, v = _scaled(q, k, v, None)
+    gen = np.random.default_rng(rng)
+    batch = np.broadcast_shapes(qt.shape[:-2], kt.shape[:-2], v.shape[:-2])
+    qt, kt = np.broadcast_to(qt, batch + qt.shape[-2:]), np.broadcast_to(kt, batch + kt.shape[-2:])
+    L, S, d = qt.shape[-2], kt.shape[-2], qt.shape[-1]
+    index = gen.integers(0, S, size=batch + (L, num_samples))
+    keys = np.take_along_axis(kt, index.reshape(batch + (-1, 1)), axis=-2)
+    omega = qt[..., :, None, :] + keys.reshape(index.shape + (d,))
+    omega = omega + gen.standard_normal(omega.shape)
+    f = _target(omega.reshape(batch + (L * num_samples, d)), kt, v)[0]
+    return f.reshape(batch + (L, num_samples, -1)).mean(axis=-2)
+
+
+def rfa_independent_omega(q, k, v, *, num_features, rng=None, orthogonal=False):
+    """RFA with separate projections for queries and keys: E[phi(q).phi(k)] = 1."""
+    gen = np.random.default_rng(rng)
+    d = np.shape(q)[-1]
+    root = d ** -0.25
+    w_q = features.gaussian_omega(num_features, d, orthogonal=orthogonal, rng=gen)
+    w_k = features.gaussian_omega(num_features, d, orthogonal=orthogonal, rng=gen)
+    phi_q = features.positive_features(np.asarray(q) * root, w_q)
+    phi_k = features.positive_features(np.asarray(k) * root, w_k)
+    return ra.kernel_attention(phi_q, phi_k, v)
+
+
+def lara_correction_over_proposals(q, k, v, *, num_proposals, samples_per_proposal=1,
+                                   alpha_coeff=1.0, rng=None):
+    """LARA with r_nc normalised over the proposals c instead of over the queries n."""
+    from unittest import mock
+
+    from refimpl.estimators import lara
+
+    def over_proposals(qt, q_bar, coeff):
+        from scipy.special import softmax
+
+        r = softmax(qt @ np.swapaxes(q_bar, -1, -2), axis=-1)
+        return float(coeff) * (r - r.mean(axis=-1, keepdims=True))
+
+    with mock.patch.object(lara, "_query_correction", over_proposals):
+        return lara.lara_attention(q, k, v, num_proposals=num_proposals,
+                                   samples_per_proposal=samples_per_proposal,
+                                   alpha_coeff=alpha_coeff, rng=rng)
+
+
+def grf_no_halting_correction(W, alpha, *, n_walks, p_halt, rng=None):
+    """GRF whose loads are not divided by 1 - p: E = sum_k alpha_k (1 - p)^k W^k."""
+    alpha = np.asarray(alpha, dtype=np.float64)
+    damped = alpha * (1.0 - p_halt) ** np.arange(alpha.size)
+    from refimpl import walks
+
+    return walks.graph_random_features(W, damped, n_walks=n_walks, p_halt=p_halt, rng=rng)
+
+
+def frequency_start_not_counted(graph, *, n_walks, length, p_stop=0.0, rng=None):
+    """Walk frequencies without the start node (t = 0 not counted)."""
+    from refimpl import walks
+
+    F = walks.walk_frequency_features(graph, n_walks=n_walks, length=length, p_stop=p_stop,
+                                      rng=rng)
+    return F.toarray() - np.eye(F.shape[0])
+
+
+def heat_without_potential(W, x, t, *, n_walks, rng=None):
+    """Feynman-Kac without the weight exp(int g): exp(t (A - D)) x whatever the diagonal."""
+    from refimpl import walks
+
+    W = np.asarray(W, dtype=np.float64)
+    A = W - np.diag(np.diag(W))
+    return walks.heat_kernel_action(A - np.diag(A.sum(axis=1)), x, t, n_walks=n_walks, rng=rng)
+
+
+class WalkMaskSharedWalks:
+    """Phi_2 = Phi_1 (one set of walks for both factors): E[Phi Phi^T] != E Phi E Phi^T."""
+
+    def __init__(self, W, lam=1.0, *, n_walks, p_halt, max_steps=None, rng=None):
+        from refimpl import walks
+
+        self._mask = walks.WalkMask(W, lam, n_walks=n_walks, p_halt=p_halt,
+                                    max_steps=max_steps, rng=rng)
+        self._mask.right = self._mask.left
+
+    def __matmul__(self, X):
+        return self._mask @ X
+
+
 # -- the table ---------------------------------------------------------------------------------
 
 
@@ -620,6 +719,24 @@ MUTANTS = {
     "trig features without exp(|x|^2/2)": _m("trig_features", trig_no_exp, [V], ""),
     "hyperbolic features over sqrt(m)": _m("hyperbolic_features", hyperbolic_sqrt_m, [V], ""),
     "omega rows N(0, I/d)": _m("gaussian_omega", omega_scaled, [V], "statistical"),
+    # stochastic estimators, rejected by their law (the statistical value check)
+    "RA noise std d^(-1/4) (official code)": _m("randomized_attention", ra_official_noise, [V],
+                                                "statistical"),
+    "RA component drawn uniformly": _m("randomized_attention", ra_uniform_component, [V],
+                                       "statistical"),
+    "RFA with independent omega for q and k": _m("rfa_attention", rfa_independent_omega, [V],
+                                                 "statistical"),
+    "LARA r_nc normalised over proposals": _m("lara_attention",
+                                              lara_correction_over_proposals, [V],
+                                              "statistical"),
+    "GRF without the halting correction": _m("graph_random_features",
+                                             grf_no_halting_correction, [V], "statistical"),
+    "walk frequencies without the start node": _m("walk_frequency_features",
+                                                  frequency_start_not_counted, [V],
+                                                  "statistical"),
+    "heat kernel without the potential": _m("heat_kernel_action", heat_without_potential, [V],
+                                            "statistical"),
+    "WalkMask with one set of walks": _m("WalkMask", WalkMaskSharedWalks, [V], "statistical"),
     "omega ignores rng": _m("gaussian_omega", omega_global_rng, [INV], "same seed differs"),
     "ORF rows without chi norms": _m("gaussian_omega", omega_unit_rows, [V], "statistical"),
     "ORF from raw QR (no sign fix)": _m("gaussian_omega", omega_raw_qr, [V], "not Haar"),

@@ -31,7 +31,7 @@ def test_refimpl_certifies_itself():
     _assert_passed(report)
     verdicts = {r.name: r.verdict for r in report.results}
     assert verdicts["softmax_attention"] == "pass"
-    assert verdicts["rfa_attention"] == "not certified"
+    assert verdicts["rfa_attention"] == "pass"  # by its law (statistical)
     assert verdicts["nystrom"] == "not provided"
     assert sum(v == "pass" for v in verdicts.values()) >= 35
 

@@ -107,3 +107,12 @@ def test_float64_certification_catches_float32_to_the_last_bits():
     failure = certify(mutant.backend, functions=[mutant.name],
                       max_examples=5)[mutant.name].failures[0]
     assert failure.ulp_error > 1e6 and failure.rel_error < 1e-3, failure
+
+
+def test_the_docs_count_and_list_every_mutant():
+    """docs/certify.md states the number of mutants (and so cannot fall behind silently)."""
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "certify.md").read_text()
+    stated = int(re.search(r"`tests/meta/` holds (\d+) mutant backends", text).group(1))
+    assert stated == len(MUTANTS)

@@ -60,3 +60,9 @@ from refimpl.masks import (  # noqa: F401
     TreeMask,
     stick_breaking,
 )
+from refimpl.walks import (  # noqa: F401
+    WalkMask,
+    graph_random_features,
+    heat_kernel_action,
+    walk_frequency_features,
+)
