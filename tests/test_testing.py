@@ -351,3 +351,18 @@ def test_report_lookup_and_types():
     assert report["nip"].verdict == "not provided"
     with pytest.raises(KeyError):
         report["softmax_attention"]
+
+
+def test_assert_close_never_passes_vacuously():
+    inf, nan = float("inf"), float("nan")
+    with pytest.raises(AssertionError, match="should be inf"):
+        assert_close([1.0, 2.0], [1.0, inf])  # an infinite reference sets no scale
+    assert_close([1.0, inf], [1.0, inf])
+    assert_close([1.0, -inf, nan], [1.0, -inf, nan])
+    with pytest.raises(AssertionError):
+        assert_close([1.0, inf], [1.0, -inf])
+    for bad in (inf, nan, -1.0, "1e-3", True):
+        with pytest.raises(ValueError, match="rtol must be a finite number"):
+            assert_close([1.0], [1.0], rtol=bad)
+        with pytest.raises(ValueError, match="atol must be a finite number"):
+            assert_close([1.0], [1.0], atol=bad)

@@ -108,3 +108,17 @@ def test_console_entry_point_runs():
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "passed, 0 failed" in done.stdout
+
+
+@pytest.mark.parametrize("families", [["no_such"], ["mask"], []])
+def test_an_unknown_or_empty_family_is_an_error_not_an_empty_pass(families, capsys):
+    with pytest.raises(ValueError, match="families must name some of the families"):
+        verify.run(families=families, stream=io.StringIO())
+    if families:
+        assert main(["verify", "--family", families[0]]) == 2
+        assert "unknown: " + families[0] in capsys.readouterr().err
+
+
+def test_families_must_be_a_list_of_names():
+    with pytest.raises(TypeError, match="list of family names"):
+        verify.run(families="masked", stream=io.StringIO())

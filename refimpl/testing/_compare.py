@@ -80,7 +80,8 @@ def measure(actual, desired, tol, *, dtype="float64") -> Mismatch:
     with np.errstate(invalid="ignore", over="ignore"):
         # equal values (equal infinities included) agree; any other non-finite result is
         # infinitely wrong
-        diff = np.where(a == d, 0.0, np.where(np.isfinite(a), np.abs(a - d), np.inf))
+        same = (a == d) | (np.isnan(a) & np.isnan(d))
+        diff = np.where(same, 0.0, np.where(np.isfinite(a), np.abs(a - d), np.inf))
     bad = ~(diff <= tol)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(tol > 0, diff / tol, np.where(diff > 0, np.inf, 0.0))
@@ -152,6 +153,10 @@ def assert_close(actual, desired, *, rtol=None, atol=None, bound=None, baseline=
     (shape (2,), dtype float64)
     """
     __tracebackhide__ = True
+    for label, value in (("rtol", rtol), ("atol", atol)):
+        if value is not None and (isinstance(value, bool) or not isinstance(
+                value, (int, float, np.integer, np.floating)) or not 0 <= value < math.inf):
+            raise ValueError(f"{label} must be a finite number >= 0, got {value!r}")
     a, d = np.asarray(actual), np.asarray(desired, dtype=np.float64)
     if dtype is None:
         dtype = a.dtype if a.dtype.kind == "f" else np.float64
@@ -160,8 +165,13 @@ def assert_close(actual, desired, *, rtol=None, atol=None, bound=None, baseline=
         raise AssertionError(f"{head}\nshape {a.shape}, but should be {d.shape}")
     if a.dtype.kind not in "biuf":
         raise AssertionError(f"{head}\ndtype {a.dtype}, but should be a real number type")
-    tol = tolerances.harness_tolerance(d, dtype=dtype, bound=bound, baseline=baseline,
+    # a non-finite desired entry must be matched exactly (inf by the same inf, NaN by NaN);
+    # it sets no scale for the tolerance of the others
+    finite = np.isfinite(d)
+    scale_d = np.where(finite, d, 0.0)
+    tol = tolerances.harness_tolerance(scale_d, dtype=dtype, bound=bound, baseline=baseline,
                                        rtol=rtol, atol=atol)
+    tol = np.where(finite, tol, 0.0)
     found = mismatch(a, d, tol, dtype=dtype)
     if found is not None:
         raise AssertionError(f"{head}\n{found.describe()}\n(shape {d.shape}, dtype "

@@ -171,8 +171,23 @@ def run(*, quick: bool = False, families=None, stream=None, json_path=None) -> l
     Returns
     -------
     list of Result
+
+    Raises
+    ------
+    ValueError
+        If ``families`` is empty or names a family without checks (a run that checks
+        nothing must not look like a pass).
     """
     stream = sys.stdout if stream is None else stream
+    known = sorted({c.family for c in registry()})
+    if families is not None:
+        if isinstance(families, str) or not all(isinstance(f, str) for f in families):
+            raise TypeError(f"families must be a list of family names, got {families!r}")
+        unknown = [f for f in families if f not in known]
+        if unknown or not list(families):
+            raise ValueError(f"families must name some of the families {', '.join(known)}; "
+                             f"got {list(families)!r}"
+                             + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
     checks = [c for c in registry() if families is None or c.family in set(families)]
     header = (f"{'':9} {'check':<46} {'paper':<34} {'max error':>10} {'tolerance':>10} "
               f"{'time':>8}  verdict")
