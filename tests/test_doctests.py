@@ -17,7 +17,8 @@ import refimpl
 
 # Adapters for optional frameworks are imported only when those frameworks exist.
 OPTIONAL = tuple(f"refimpl.testing.backends.{n}"
-                 for n in ("torch", "jax", "flax", "keras", "sklearn", "performer"))
+                 for n in ("torch", "jax", "flax", "keras", "sklearn", "performer",
+                           "neural_tangents"))
 
 
 def _modules():
