@@ -308,6 +308,27 @@ def identity(outputs):
     return outputs
 
 
+def seed_invariants(what: str = "result", whats: str = "results") -> tuple:
+    """The invariants of a seeded random name: the same ``rng`` gives the same ``what``;
+    ``rng`` and ``rng + 1`` give different draws, unless refimpl's own output does not
+    depend on the draws there (a single key, ...)."""
+    label = "different seeds give different draws"
+
+    def check(ctx, case):
+        first = ctx.run(case)[0]
+        other = ctx.run(case.replace(rng=case["rng"] + 1))[0]
+        if first.shape != other.shape or not np.array_equal(first, other):
+            return None
+        ours = [np.asarray(ctx.op.to_outputs(call_quietly(ctx.op.reference, c))[0])
+                for c in (case.float64(), case.float64().replace(rng=case["rng"] + 1))]
+        if np.array_equal(*ours):
+            return None
+        return Problem(label, case, f"seeds rng and rng + 1 gave identical {whats}")
+
+    return (relation(f"same seed, same {what}", lambda case, rng: [(case, identity)]),
+            Invariant(label, check))
+
+
 def _fortran(case: Case, rng):
     """The same case with every array of two or more dimensions in column-major order."""
     changes = {k: np.asfortranarray(v) for k, v in case.values().items()

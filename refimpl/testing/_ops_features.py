@@ -29,6 +29,7 @@ from ._ops import (
     poisoned,
     register,
     relation,
+    seed_invariants,
 )
 
 _T = np.swapaxes
@@ -261,27 +262,13 @@ def _omega_cases(draw):
                 seed=draw(rst.seeds()))
 
 
-def _different_seeds():
-    label = "different seeds give different draws"
-
-    def check(ctx, case):
-        first = ctx.run(case)[0]
-        other = ctx.run(case.replace(rng=case["rng"] + 1))[0]
-        if first.shape != other.shape or not np.array_equal(first, other):
-            return None
-        return Problem(label, case, "seeds rng and rng + 1 gave identical draws")
-
-    return Invariant(label, check)
-
-
 register(Op(
     name="gaussian_omega", family="features", reference=features.gaussian_omega,
     cases=_omega_cases, bound=None, value=False, statistical=omega_statistics,
     policy="harness_statistical",
     errors=lambda case: [("m = 0", case.replace(m=0)), ("d = 0", case.replace(d=0)),
                          ("m = 2.5", case.replace(m=2.5))],
-    invariants=(relation("same seed, same draws", lambda case, rng: [(case, identity)]),
-                _different_seeds()),
+    invariants=seed_invariants("draws", "draws"),
 ))
 
 

@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 from .. import attention, estimators, tolerances, walks
 from . import strategies as rst
 from ._case import Case
-from ._ops import Invariant, Op, Problem, call_quietly, identity, poisoned, register, relation
+from ._ops import Op, Problem, call_quietly, poisoned, register, seed_invariants
 
 __all__ = ["DEFAULT_CALLS", "STATISTICAL_NAMES", "calls_per_case", "detectable_bias",
            "name_false_failure_rate", "statistical_budget"]
@@ -261,24 +261,6 @@ def _same_law(trial, case, got, ref, entries):
         f"Bonferroni over {entries} entries)")
 
 
-def _same_seed_invariants():
-    label = "different seeds give different draws"
-
-    def check(ctx, case):
-        first = ctx.run(case)[0]
-        other = ctx.run(case.replace(rng=case["rng"] + 1))[0]
-        if first.shape != other.shape or not np.array_equal(first, other):
-            return None
-        ours = [np.asarray(ctx.op.to_outputs(call_quietly(ctx.op.reference, c))[0])
-                for c in (case.float64(), case.float64().replace(rng=case["rng"] + 1))]
-        if np.array_equal(*ours):
-            return None  # the output does not depend on the draws here (a single key, ...)
-        return Problem(label, case, "seeds rng and rng + 1 gave identical results")
-
-    return (relation("same seed, same result", lambda case, rng: [(case, identity)]),
-            Invariant(label, check))
-
-
 def _seeded(draw):
     return draw(st.integers(0, 2**31 - 1))
 
@@ -372,7 +354,7 @@ for _name, (_fixed, _drawn, _count, _ref) in _ATTENTION.items():
         name=_name, family="estimators", reference=_ref,
         cases=(lambda n=_name, e=_drawn: _attention_cases(n, e)), bound=None, value=False,
         statistical=law_check(_trials, _ref), policy="harness_statistical",
-        errors=_attention_errors(_count), invariants=_same_seed_invariants(),
+        errors=_attention_errors(_count), invariants=seed_invariants(),
     ))
 
 
@@ -510,7 +492,7 @@ for _name, (_ref, _make, _convert) in _GRAPHS.items():
         cases=(lambda n=_name: _graph_cases(n)), bound=None, value=False,
         statistical=law_check(_make(), _ref), policy="harness_statistical",
         convert=(None if _convert is None else (lambda result, f=_convert: (f(result),))),
-        errors=_graph_errors(_name), invariants=_same_seed_invariants(),
+        errors=_graph_errors(_name), invariants=seed_invariants(),
         is_class=_name == "WalkMask",
     ))
 
