@@ -25,7 +25,10 @@ __all__ = [
     "as_mask_array",
     "as_rng",
     "batch_shape",
+    "bool_flag",
     "check_finite",
+    "check_finite_result",
+    "choice",
     "check_trailing",
     "nonnegative_int",
     "positive_int",
@@ -51,6 +54,47 @@ def check_finite(a: np.ndarray, name: str) -> np.ndarray:
             f"of an array of shape {a.shape}"
         )
     return a
+
+
+def check_finite_result(a, what: str, *, cause: str):
+    """Refuse a non-finite result computed from finite input: an overflow.
+
+    refimpl never returns a silent infinity or NaN. When a result computed from finite,
+    valid arguments overflows float64 (or becomes NaN through ``inf - inf``), this raises a
+    :class:`ValueError` that says which result overflowed and which argument to reduce
+    (``cause``, e.g. ``"lam * max|W| = 2000 is beyond log(float max) = 709.78"``).
+    Returns ``a`` unchanged when it is finite.
+    """
+    arr = np.asarray(a)
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))
+        where = tuple(int(i) for i in bad[0]) if arr.ndim else ()
+        value = arr[where] if arr.ndim else arr
+        raise ValueError(
+            f"{what} is not representable in float64 ({value} at index {where}); {cause}"
+        )
+    return a
+
+
+def bool_flag(x, name: str) -> bool:
+    """Return ``x`` as a Python bool, refusing anything but ``True``/``False``.
+
+    ``'no'``, ``0`` or ``None`` are a :class:`TypeError`: a truthy string silently
+    switching a flag on is the kind of mistake this catches.
+    """
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    raise TypeError(f"{name} must be True or False; got {_describe(x)}")
+
+
+def choice(x, name: str, options) -> str:
+    """Return ``x`` if it is one of the strings ``options``; else a clear error."""
+    options = tuple(options)
+    if not isinstance(x, str):
+        raise TypeError(f"{name} must be one of {options}; got {_describe(x)}")
+    if x not in options:
+        raise ValueError(f"{name} must be one of {options}; got {x!r}")
+    return x
 
 
 def _to_float64(x, name: str, *, allow_bool: bool) -> np.ndarray:
